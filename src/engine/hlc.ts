@@ -1,0 +1,101 @@
+/**
+ * Hybrid Logical Clock (Kulkarni et al., "Logical Physical Clocks and
+ * Consistent Snapshots in Globally Distributed Databases", 2014).
+ *
+ * A stamp is (wall ms, counter). It stays close to physical time, never goes
+ * backwards, and any event created after observing a stamp orders after it.
+ */
+import { MAX_HLC_COUNTER, MAX_HLC_WALL } from "./constants.js";
+
+/** An HLC stamp. Invariant: wall and counter are non-negative safe integers within the MAX_HLC_* bounds. */
+export interface Hlc {
+  readonly wall: number;
+  readonly counter: number;
+}
+
+export const HLC_ZERO: Hlc = { wall: 0, counter: 0 };
+
+export function compareHlc(a: Hlc, b: Hlc): number {
+  if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
+  if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
+  return 0;
+}
+
+export function isValidHlc(h: Hlc): boolean {
+  return (
+    Number.isSafeInteger(h.wall) && h.wall >= 0 && h.wall <= MAX_HLC_WALL &&
+    Number.isSafeInteger(h.counter) && h.counter >= 0 && h.counter <= MAX_HLC_COUNTER
+  );
+}
+
+/** What `observe` did with a remote stamp. */
+export type ObserveResult = "advanced" | "unchanged" | "skew-refused";
+
+export interface HlcClockOptions {
+  /** Physical clock in ms since the epoch; injected so tests and simulations control time. */
+  now: () => number;
+  /** Last stamp issued before a restart; the clock never issues anything at or below it. */
+  last?: Hlc;
+  /**
+   * Remote stamps more than this far ahead of our physical clock are not
+   * adopted, so one site with a wrong clock cannot drag every clock forward.
+   * Infinity disables the bound.
+   */
+  maxForwardSkewMs?: number;
+}
+
+/** A node's clock. `tick` stamps a local event; `observe` merges a stamp heard from elsewhere. */
+export interface HlcClock {
+  tick(): Hlc;
+  observe(remote: Hlc): ObserveResult;
+  /** The newest stamp issued or adopted; persist it so a restart cannot go backwards. */
+  last(): Hlc;
+}
+
+export function createHlcClock(options: HlcClockOptions): HlcClock {
+  let wall = options.last?.wall ?? 0;
+  let counter = options.last?.counter ?? 0;
+  const maxSkew = options.maxForwardSkewMs ?? Number.POSITIVE_INFINITY;
+
+  function physical(): number {
+    return Math.min(Math.max(0, Math.floor(options.now())), MAX_HLC_WALL);
+  }
+
+  function bumpCounter(): void {
+    if (counter >= MAX_HLC_COUNTER) {
+      // Cannot happen with a sane clock; moving wall on keeps the order strict.
+      wall += 1;
+      counter = 0;
+    } else {
+      counter += 1;
+    }
+  }
+
+  return {
+    tick(): Hlc {
+      const pt = physical();
+      if (pt > wall) {
+        wall = pt;
+        counter = 0;
+      } else {
+        bumpCounter();
+      }
+      return { wall, counter };
+    },
+    observe(remote: Hlc): ObserveResult {
+      const pt = physical();
+      if (remote.wall > pt + maxSkew) return "skew-refused";
+      if (compareHlc(remote, { wall, counter }) <= 0 && pt <= wall) return "unchanged";
+      const newWall = Math.max(wall, remote.wall, pt);
+      if (newWall === wall && newWall === remote.wall) counter = Math.max(counter, remote.counter) + 1;
+      else if (newWall === wall) counter += 1;
+      else if (newWall === remote.wall) counter = remote.counter + 1;
+      else counter = 0;
+      wall = newWall;
+      return "advanced";
+    },
+    last(): Hlc {
+      return { wall, counter };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The total order of writes: (HLC wall, HLC counter, author). An author's own
+ * stamps strictly increase along its feed, so no two events share a stamp.
+ */
+import { compareHlc, type Hlc } from "./hlc.js";
+import { hexToBytes, toAuthorId, type AuthorId } from "./ids.js";
+import type { CborValue } from "./cbor.js";
+
+/** Who wrote what, when: an event's position in the total order plus its feed position. */
+export interface Stamp {
+  readonly wall: number;
+  readonly counter: number;
+  readonly author: AuthorId;
+  readonly seq: number;
+}
+
+export function compareStamp(a: Stamp, b: Stamp): number {
+  const h = compareHlc(a, b);
+  if (h !== 0) return h;
+  // Hex of equal-length keys sorts like the bytes.
+  return a.author < b.author ? -1 : a.author > b.author ? 1 : 0;
+}
+
+export function maxStamp(a: Stamp | null, b: Stamp | null): Stamp | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return compareStamp(a, b) >= 0 ? a : b;
+}
+
+/** Stamp as a CBOR value for the canonical view: [wall, counter, author(32B), seq]. */
+export function stampToCbor(s: Stamp | null): CborValue {
+  return s === null ? null : [s.wall, s.counter, hexToBytes(s.author), s.seq];
+}
+
+export function stampFromCbor(v: CborValue | undefined): Stamp | null {
+  if (!Array.isArray(v)) return null;
+  const [wall, counter, author, seq] = v;
+  if (typeof wall !== "number" || typeof counter !== "number" || !(author instanceof Uint8Array) || typeof seq !== "number") {
+    throw new Error("corrupt stamp in stored record state");
+  }
+  return { wall, counter, author: toAuthorId(author), seq };
+}
+
+/** 12 bytes that sort like the HLC part of a stamp (for SQL range queries). */
+export function hlcSortKey(h: Hlc): Buffer {
+  const b = Buffer.allocUnsafe(12);
+  b.writeUInt16BE(0, 0);
+  b.writeUIntBE(h.wall, 2, 6); // wall < 2^48 (MAX_HLC_WALL)
+  b.writeUInt32BE(h.counter, 8);
+  return b;
+}
+
+/** 44 bytes that sort like the stamp: HLC key then author key. */
+export function stampSortKey(s: Stamp): Buffer {
+  return Buffer.concat([hlcSortKey(s), hexToBytes(s.author)]);
+}

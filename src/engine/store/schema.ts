@@ -1,0 +1,116 @@
+/**
+ * The SQLite schema. One file per site; WAL mode; every ingest batch is one
+ * transaction, so a crash loses nothing that a caller saw acknowledged.
+ */
+import type Database from "better-sqlite3";
+
+export const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB
+) WITHOUT ROWID;
+
+-- Every author this store knows: members, and removed members whose events stay.
+CREATE TABLE IF NOT EXISTS authors (
+  ix           INTEGER PRIMARY KEY,
+  key          BLOB NOT NULL UNIQUE,
+  short        BLOB NOT NULL,
+  name         TEXT,
+  member       INTEGER NOT NULL DEFAULT 1,
+  head_seq     INTEGER NOT NULL DEFAULT 0,
+  head_id      BLOB,
+  head_wall    INTEGER NOT NULL DEFAULT 0,
+  head_counter INTEGER NOT NULL DEFAULT 0
+);
+
+-- The feeds: contiguous from seq 1 per author, chain verified at ingest.
+CREATE TABLE IF NOT EXISTS events (
+  author_ix   INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  id          BLOB NOT NULL,
+  wall        INTEGER NOT NULL,
+  counter     INTEGER NOT NULL,
+  kind        INTEGER NOT NULL,
+  body        BLOB NOT NULL,
+  sig         BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (author_ix, seq)
+) WITHOUT ROWID;
+
+-- Events that arrived before their predecessor. Bounded; wire items wait here raw.
+CREATE TABLE IF NOT EXISTS gap_buffer (
+  author_ix   INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  digest      BLOB NOT NULL,
+  form        INTEGER NOT NULL, -- 0 wire item, 1 full signed event
+  item        BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (author_ix, seq, digest)
+) WITHOUT ROWID;
+
+-- Evidence of an author signing two different events at one seq.
+CREATE TABLE IF NOT EXISTS forks (
+  author_ix   INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  other_id    BLOB NOT NULL,
+  kept_id     BLOB,
+  other_event BLOB NOT NULL,
+  detected_at INTEGER NOT NULL,
+  PRIMARY KEY (author_ix, seq, other_id)
+) WITHOUT ROWID;
+
+-- The materialized view: one canonical state per record.
+CREATE TABLE IF NOT EXISTS records (
+  record_id TEXT PRIMARY KEY,
+  type      TEXT NOT NULL,
+  alive     INTEGER NOT NULL,
+  state     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_type ON records (type, record_id);
+
+-- Every write per record, for the conflict log's race check.
+CREATE TABLE IF NOT EXISTS record_writes (
+  record_id    TEXT NOT NULL,
+  author_ix    INTEGER NOT NULL,
+  seq          INTEGER NOT NULL,
+  wall         INTEGER NOT NULL,
+  counter      INTEGER NOT NULL,
+  base_wall    INTEGER,
+  base_counter INTEGER,
+  kind         INTEGER NOT NULL,
+  keys         BLOB NOT NULL,
+  PRIMARY KEY (record_id, author_ix, seq)
+) WITHOUT ROWID;
+
+-- Values that lost a concurrent race, for the admin.
+CREATE TABLE IF NOT EXISTS conflicts (
+  record_id TEXT NOT NULL,
+  key       TEXT NOT NULL,
+  author_ix INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  wall      INTEGER NOT NULL,
+  counter   INTEGER NOT NULL,
+  value     BLOB NOT NULL,
+  PRIMARY KEY (record_id, key, author_ix, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** Creates or checks the schema. A store written by a newer meshlogd is refused rather than damaged. */
+export function migrate(db: Database.Database): void {
+  db.exec(DDL);
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
+  if (!row) {
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+  } else if (row.value > SCHEMA_VERSION) {
+    throw new Error(
+      `the store was written by a newer meshlogd (schema ${row.value}, this one knows ${SCHEMA_VERSION}); upgrade meshlogd or point it at another data directory`,
+    );
+  }
+}

@@ -1,0 +1,609 @@
+/**
+ * The store: feeds, gap buffer, fork evidence, membership and the
+ * materialized view in one SQLite file (WAL). A batch of events is ingested in
+ * one transaction: verify, check the chain, dedupe, buffer gaps, detect forks,
+ * and update the view incrementally.
+ */
+import Database from "better-sqlite3";
+import { decodeStrict, encodeCanonical, type CborValue } from "../cbor.js";
+import { AUTHOR_SHORT_BYTES, MAX_EVENT_BODY_BYTES } from "../constants.js";
+import { sha256, verifySignature, type Signer } from "../crypto.js";
+import {
+  canonicalEventBytes,
+  encodeBody,
+  kindCode,
+  parseBody,
+  signEvent,
+  signingMessage,
+  type EventBody,
+  type SignedEvent,
+} from "../event.js";
+import { decodeSignedEvent, encodeSignedEvent } from "../event-codec.js";
+import { frontierDigest, shortTag, type Frontier } from "../frontier.js";
+import { compareHlc, createHlcClock, HLC_ZERO, type Hlc, type HlcClock } from "../hlc.js";
+import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId, type RecordId } from "../ids.js";
+import { decodeRecordState, type RecordState } from "../record-state.js";
+import { encodeView, type ConflictEntry } from "../view.js";
+import { encodeWireItem, parseWireItem } from "../wire.js";
+import { createGapBuffer, type GapBuffer } from "./gap-buffer.js";
+import { migrate } from "./schema.js";
+import { createViewUpdater, type ViewUpdater } from "./view-updater.js";
+import type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
+
+export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
+
+export interface StoreOptions {
+  /** SQLite file path, or ":memory:" for tests. */
+  readonly path: string;
+  /** This site's identity; required to author local events. */
+  readonly signer?: Signer;
+  /** Physical clock in ms; injected for tests and simulations. */
+  readonly now?: () => number;
+  /** "full" (default) survives power loss; "normal" survives process crashes only. */
+  readonly durability?: "full" | "normal";
+  /** See HlcClockOptions.maxForwardSkewMs. */
+  readonly maxForwardSkewMs?: number;
+}
+
+interface Head {
+  seq: number;
+  id: Buffer | null;
+  wall: number;
+  counter: number;
+}
+
+interface AuthorRow {
+  ix: number;
+  author: AuthorId;
+  key: Buffer;
+  short: Buffer;
+  name: string | null;
+  member: boolean;
+  head: Head;
+}
+
+/** A candidate for ingest: a full signed event, or a wire item whose prev is derived here. */
+type Candidate =
+  | { form: "full"; author: AuthorRow; event: SignedEvent }
+  | { form: "wire"; author: AuthorRow; seq: number; item: CborValue };
+
+/** Parts of a candidate once its place in the feed is known. */
+interface Resolved {
+  seq: number;
+  prev: Buffer | null;
+  hlc: Hlc;
+  kind: number;
+  body: EventBody;
+  bodyBytes: Buffer;
+  sig: Uint8Array;
+  id: Buffer;
+  /** The prev the event itself claims (full events only). */
+  claimedPrev?: Buffer | null;
+}
+
+export class SqliteStore {
+  readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly signer: Signer | undefined;
+  private readonly clock: HlcClock;
+  private readonly byAuthor = new Map<AuthorId, AuthorRow>();
+  private readonly byIx = new Map<number, AuthorRow>();
+  private readonly byShort = new Map<string, AuthorRow>();
+  private readonly counters = new Map<string, number>();
+  private readonly gap: GapBuffer;
+  private readonly view: ViewUpdater;
+  private digestCache: Buffer | null = null;
+  private readonly stmt;
+
+  constructor(options: StoreOptions) {
+    this.now = options.now ?? Date.now;
+    this.signer = options.signer;
+    this.db = new Database(options.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma(`synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`);
+    this.db.pragma("cache_size = -16000"); // 16 MB page cache: bounded memory at a million events
+    migrate(this.db);
+    this.stmt = {
+      insertEvent: this.db.prepare(
+        "INSERT INTO events (author_ix, seq, id, wall, counter, kind, body, sig, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      eventAt: this.db.prepare<[number, number], { id: Buffer; wall: number; counter: number }>(
+        "SELECT id, wall, counter FROM events WHERE author_ix = ? AND seq = ?",
+      ),
+      range: this.db.prepare<[number, number, number], EventRow>(
+        "SELECT seq, id, wall, counter, kind, body, sig, received_at FROM events WHERE author_ix = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+      ),
+      saveHead: this.db.prepare(
+        "UPDATE authors SET head_seq = ?, head_id = ?, head_wall = ?, head_counter = ? WHERE ix = ?",
+      ),
+      insertAuthor: this.db.prepare("INSERT INTO authors (key, short, name, member) VALUES (?, ?, ?, 1)"),
+      setMember: this.db.prepare("UPDATE authors SET member = ?, name = COALESCE(?, name) WHERE ix = ?"),
+      fork: this.db.prepare(
+        "INSERT OR IGNORE INTO forks (author_ix, seq, other_id, kept_id, other_event, detected_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      counter: this.db.prepare(
+        "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+      ),
+      setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    };
+    this.loadAuthors();
+    this.gap = createGapBuffer(this.db);
+    this.view = createViewUpdater(this.db, (ix) => this.authorByIx(ix).author);
+    this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });
+    if (this.signer) this.addMember(this.signer.author, "self");
+  }
+
+  // ------------------------------------------------------------ membership
+
+  private loadAuthors(): void {
+    this.byAuthor.clear();
+    this.byIx.clear();
+    this.byShort.clear();
+    const rows = this.db.prepare("SELECT * FROM authors").all() as {
+      ix: number; key: Buffer; short: Buffer; name: string | null; member: number;
+      head_seq: number; head_id: Buffer | null; head_wall: number; head_counter: number;
+    }[];
+    for (const r of rows) {
+      this.index({
+        ix: r.ix, author: toAuthorId(r.key), key: r.key, short: r.short, name: r.name, member: r.member === 1,
+        head: { seq: r.head_seq, id: r.head_id, wall: r.head_wall, counter: r.head_counter },
+      });
+    }
+  }
+
+  private index(a: AuthorRow): void {
+    this.byAuthor.set(a.author, a);
+    this.byIx.set(a.ix, a);
+    if (a.member) this.byShort.set(a.short.toString("hex"), a);
+  }
+
+  /** Accepts events by `author` from now on. Refuses a key whose short tag collides with another member's. */
+  addMember(author: AuthorId, name?: string): void {
+    const existing = this.byAuthor.get(author);
+    const short = shortTag(author);
+    const clash = this.byShort.get(short.toString("hex"));
+    if (clash && clash.author !== author) {
+      throw new MembershipError(
+        `member ${author} shares its first ${AUTHOR_SHORT_BYTES} bytes with member ${clash.author}; generate a new identity for one of them`,
+      );
+    }
+    if (existing) {
+      this.stmt.setMember.run(1, name ?? null, existing.ix);
+      existing.member = true;
+      if (name !== undefined) existing.name = name;
+      this.index(existing);
+    } else {
+      const info = this.stmt.insertAuthor.run(hexToBytes(author), short, name ?? null);
+      this.index({
+        ix: Number(info.lastInsertRowid), author, key: hexToBytes(author), short: Buffer.from(short), name: name ?? null,
+        member: true, head: { seq: 0, id: null, wall: 0, counter: 0 },
+      });
+    }
+    this.digestCache = null;
+  }
+
+  /** Refuses `author`'s events from now on; what is stored stays, but is no longer offered to peers. */
+  removeMember(author: AuthorId): void {
+    const a = this.byAuthor.get(author);
+    if (!a) return;
+    this.stmt.setMember.run(0, null, a.ix);
+    a.member = false;
+    this.byShort.delete(a.short.toString("hex"));
+    this.digestCache = null;
+  }
+
+  isMember(author: AuthorId): boolean {
+    return this.byAuthor.get(author)?.member === true;
+  }
+
+  members(): { author: AuthorId; name: string | null }[] {
+    return [...this.byAuthor.values()].filter((a) => a.member).map((a) => ({ author: a.author, name: a.name }));
+  }
+
+  /** The member whose key starts with `short`, if any. */
+  authorByShort(short: Uint8Array): AuthorId | undefined {
+    return this.byShort.get(Buffer.from(short).toString("hex"))?.author;
+  }
+
+  private authorByIx(ix: number): AuthorRow {
+    const a = this.byIx.get(ix);
+    if (!a) throw new Error(`store refers to unknown author row ${ix}`);
+    return a;
+  }
+
+  // ------------------------------------------------------------ clock
+
+  private initialHlc(): Hlc {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'hlc'").get() as { value: Buffer } | undefined;
+    let last: Hlc = row ? { wall: row.value.readUIntBE(2, 6), counter: row.value.readUInt32BE(8) } : HLC_ZERO;
+    const own = this.signer ? this.byAuthor.get(this.signer.author) : undefined;
+    if (own && compareHlc(own.head, last) > 0) last = { wall: own.head.wall, counter: own.head.counter };
+    return last;
+  }
+
+  private saveClock(): void {
+    const h = this.clock.last();
+    const b = Buffer.alloc(12);
+    b.writeUIntBE(h.wall, 2, 6);
+    b.writeUInt32BE(h.counter, 8);
+    this.stmt.setMeta.run("hlc", b);
+  }
+
+  /** The newest HLC stamp this site has issued or seen. */
+  lastHlc(): Hlc {
+    return this.clock.last();
+  }
+
+  // ------------------------------------------------------------ local events
+
+  /** Signs `body` as the next event of this site's feed and applies it, in one transaction. */
+  append(body: EventBody): SignedEvent {
+    if (!this.signer) throw new Error("this store has no identity: open it with a signer to author events");
+    const me = this.byAuthor.get(this.signer.author) as AuthorRow;
+    const signer = this.signer;
+    return this.transaction(() => {
+      const hlc = this.clock.tick();
+      const ev = signEvent(signer, { seq: me.head.seq + 1, prev: me.head.id ? toEventId(me.head.id) : null, hlc }, body);
+      const bodyBytes = encodeBody(body);
+      this.applyResolved(me, {
+        seq: ev.seq, prev: me.head.id, hlc, kind: kindCode(body), body, bodyBytes, sig: ev.sig, id: hexToBytes(ev.id),
+      });
+      this.saveClock();
+      return ev;
+    });
+  }
+
+  // ------------------------------------------------------------ ingest
+
+  /** Ingests full signed events (bundles, tests). One transaction; outcomes in input order. */
+  ingest(events: readonly SignedEvent[]): IngestReport {
+    return this.ingestCandidates(
+      events.map((event) => {
+        const author = this.byAuthor.get(event.author);
+        return author?.member ? { form: "full", author, event } : { refused: "non-member" as const };
+      }),
+    );
+  }
+
+  /** Ingests consecutive wire items of one author's feed starting at `startSeq` (radio path). */
+  ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport {
+    const a = this.byAuthor.get(author);
+    return this.ingestCandidates(
+      items.map((item, i) => (a?.member ? { form: "wire", author: a, seq: startSeq + i, item } : { refused: "non-member" as const })),
+    );
+  }
+
+  /** Ingests full events from their encoded bytes (bundle import). Undecodable bytes are refused as malformed. */
+  ingestEncoded(encoded: readonly Uint8Array[]): IngestReport {
+    const events: (SignedEvent | undefined)[] = encoded.map((b) => {
+      const r = decodeSignedEvent(b);
+      return r.ok ? r.event : undefined;
+    });
+    return this.ingestCandidates(
+      events.map((event) => {
+        if (!event) return { refused: "malformed" as const };
+        const author = this.byAuthor.get(event.author);
+        return author?.member ? { form: "full", author, event } : { refused: "non-member" as const };
+      }),
+    );
+  }
+
+  private ingestCandidates(cands: readonly (Candidate | { refused: RefusalReason })[]): IngestReport {
+    const report: IngestReport = { applied: 0, duplicates: 0, buffered: 0, refused: {}, outcomes: [] };
+    this.transaction(() => {
+      for (const c of cands) {
+        const outcome = "refused" in c ? { status: "refused" as const, reason: c.refused } : this.process(c);
+        report.outcomes.push(outcome);
+        this.tally(report, outcome);
+        if (outcome.status === "applied" && !("refused" in c)) this.drain(c.author, report);
+      }
+      this.saveClock();
+      this.flushCounters(report);
+    });
+    return report;
+  }
+
+  private tally(report: IngestReport, o: IngestOutcome): void {
+    if (o.status === "applied") report.applied++;
+    else if (o.status === "duplicate") report.duplicates++;
+    else if (o.status === "buffered") report.buffered++;
+    else report.refused[o.reason] = (report.refused[o.reason] ?? 0) + 1;
+  }
+
+  /** Applies buffered successors of `author` that have become contiguous. */
+  private drain(author: AuthorRow, report: IngestReport): void {
+    for (;;) {
+      const next = author.head.seq + 1;
+      const waiting = this.gap.take(author.ix, next);
+      if (waiting.length === 0) break;
+      let advanced = false;
+      for (const w of waiting) {
+        const cand: Candidate | undefined =
+          w.form === "wire"
+            ? { form: "wire", author, seq: next, item: w.item }
+            : (() => {
+                const d = decodeSignedEvent(w.bytes);
+                return d.ok ? { form: "full" as const, author, event: d.event } : undefined;
+              })();
+        const outcome: IngestOutcome = cand ? this.process(cand) : { status: "refused", reason: "malformed" };
+        if (outcome.status === "applied") {
+          report.applied++;
+          advanced = true;
+        } else if (outcome.status === "refused") {
+          report.refused[outcome.reason] = (report.refused[outcome.reason] ?? 0) + 1;
+        }
+      }
+      if (!advanced) break;
+    }
+    this.gap.prune(author.ix, author.head.seq);
+  }
+
+  private process(c: Candidate): IngestOutcome {
+    const a = c.author;
+    const seq = c.form === "full" ? c.event.seq : c.seq;
+    if (!Number.isSafeInteger(seq) || seq < 1) return { status: "refused", reason: "malformed" };
+    if (seq > a.head.seq + 1) return this.buffer(c, seq);
+
+    // Our prev for this slot: the event at seq-1 of our copy of the feed.
+    let prev: { id: Buffer; wall: number; counter: number } | null = null;
+    if (seq > 1) {
+      prev = seq - 1 === a.head.seq ? { id: a.head.id as Buffer, wall: a.head.wall, counter: a.head.counter } : (this.stmt.eventAt.get(a.ix, seq - 1) ?? null);
+      if (!prev) throw new Error(`feed ${a.author} has a hole at ${seq - 1} below its head ${a.head.seq}`);
+    }
+    const r = this.resolve(c, prev);
+    if (typeof r === "string") return { status: "refused", reason: r };
+
+    if (r.claimedPrev !== undefined && !sameBytes(r.claimedPrev, r.prev)) {
+      // A full event whose chain differs from ours: same author, another history.
+      if (!this.verify(a, r)) return { status: "refused", reason: "bad-signature" };
+      this.recordFork(a, r, seq <= a.head.seq ? this.stmt.eventAt.get(a.ix, seq)?.id ?? null : null);
+      return { status: "refused", reason: "fork" };
+    }
+    if (seq <= a.head.seq) {
+      const stored = seq === a.head.seq ? (a.head.id as Buffer) : this.stmt.eventAt.get(a.ix, seq)?.id;
+      if (stored && stored.equals(r.id)) return { status: "duplicate" };
+      if (!this.verify(a, r)) return { status: "refused", reason: "bad-signature" };
+      this.recordFork(a, r, stored ?? null);
+      return { status: "refused", reason: "fork" };
+    }
+    if (!this.verify(a, r)) return { status: "refused", reason: "bad-signature" };
+    if (prev && compareHlc(r.hlc, prev) <= 0) return { status: "refused", reason: "hlc-regression" };
+    this.applyResolved(a, r);
+    if (a.author !== this.signer?.author) this.clock.observe(r.hlc);
+    return { status: "applied" };
+  }
+
+  /** Rebuilds canonical parts and the id for a candidate whose predecessor is `prev`. */
+  private resolve(c: Candidate, prev: { id: Buffer; wall: number } | null): Resolved | RefusalReason {
+    if (c.form === "full") {
+      const ev = c.event;
+      const bodyBytes = encodeBody(ev.body);
+      if (bodyBytes.length > MAX_EVENT_BODY_BYTES) return "oversized-body";
+      return {
+        seq: ev.seq, prev: prev?.id ?? null, hlc: ev.hlc, kind: kindCode(ev.body), body: ev.body, bodyBytes, sig: ev.sig,
+        id: hexToBytes(ev.id), claimedPrev: ev.prev === null ? null : hexToBytes(ev.prev),
+      };
+    }
+    const w = parseWireItem(c.item, prev?.wall ?? null);
+    if (typeof w === "string") return w === "oversized-body" ? "oversized-body" : "malformed";
+    const id = sha256(canonicalEventBytes({ author: c.author.key, seq: c.seq, prev: prev?.id ?? null, hlc: w.hlc, kind: w.kind, body: w.bodyBytes }));
+    return { seq: c.seq, prev: prev?.id ?? null, hlc: w.hlc, kind: w.kind, body: w.body, bodyBytes: w.bodyBytes, sig: w.sig, id };
+  }
+
+  private verify(a: AuthorRow, r: Resolved): boolean {
+    // For a full event the id was computed over its own claimed prev, so the signature checks its own history.
+    if (r.claimedPrev !== undefined) {
+      const id = sha256(canonicalEventBytes({ author: a.key, seq: r.seq, prev: r.claimedPrev, hlc: r.hlc, kind: r.kind, body: r.bodyBytes }));
+      if (!id.equals(r.id)) return false;
+    }
+    return verifySignature(a.key, signingMessage(r.id), r.sig);
+  }
+
+  private buffer(c: Candidate, seq: number): IngestOutcome {
+    if (c.form === "full") {
+      // A full event can be verified before its predecessor arrives; only authentic ones wait.
+      const r = this.resolve(c, null);
+      if (typeof r === "string") return { status: "refused", reason: r };
+      if (!this.verify(c.author, r)) return { status: "refused", reason: "bad-signature" };
+      return this.gap.put(c.author.ix, seq, 1, encodeSignedEvent(c.event), this.now());
+    }
+    return this.gap.put(c.author.ix, seq, 0, encodeCanonical(c.item), this.now());
+  }
+
+  private recordFork(a: AuthorRow, r: Resolved, keptId: Buffer | null): void {
+    const other: SignedEvent = {
+      author: a.author, seq: r.seq, prev: r.claimedPrev ? toEventId(r.claimedPrev) : r.prev ? toEventId(r.prev) : null,
+      hlc: r.hlc, body: r.body, id: toEventId(r.id), sig: r.sig,
+    };
+    this.stmt.fork.run(a.ix, r.seq, r.id, keptId, encodeSignedEvent(other), this.now());
+  }
+
+  private applyResolved(a: AuthorRow, r: Resolved): void {
+    this.stmt.insertEvent.run(a.ix, r.seq, r.id, r.hlc.wall, r.hlc.counter, r.kind, r.bodyBytes, r.sig, this.now());
+    a.head = { seq: r.seq, id: r.id, wall: r.hlc.wall, counter: r.hlc.counter };
+    this.stmt.saveHead.run(r.seq, r.id, r.hlc.wall, r.hlc.counter, a.ix);
+    this.digestCache = null;
+    const ev: SignedEvent = {
+      author: a.author, seq: r.seq, prev: r.prev ? toEventId(r.prev) : null, hlc: r.hlc, body: r.body,
+      id: toEventId(r.id), sig: r.sig,
+    };
+    this.view.apply(ev, a.ix);
+  }
+
+  private flushCounters(report: IngestReport): void {
+    const bump = (name: string, n: number) => {
+      if (n === 0) return;
+      this.stmt.counter.run(name, n);
+      this.counters.set(name, (this.counters.get(name) ?? 0) + n);
+    };
+    bump("ingest.applied", report.applied);
+    bump("ingest.duplicate", report.duplicates);
+    bump("ingest.buffered", report.buffered);
+    for (const [reason, n] of Object.entries(report.refused)) bump(`refused.${reason}`, n ?? 0);
+  }
+
+  /** Runs `fn` in one transaction; on failure, in-memory caches are reloaded from the rolled-back file. */
+  private transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.loadAuthors();
+      this.gap.reload();
+      this.digestCache = null;
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------ reads
+
+  frontier(): Frontier {
+    const f = new Map<AuthorId, number>();
+    for (const a of this.byAuthor.values()) if (a.member && a.head.seq > 0) f.set(a.author, a.head.seq);
+    return f;
+  }
+
+  /** Digest of this store's frontier (cached until the next change). */
+  digest(): Buffer {
+    this.digestCache ??= frontierDigest(this.frontier());
+    return this.digestCache;
+  }
+
+  headSeq(author: AuthorId): number {
+    return this.byAuthor.get(author)?.head.seq ?? 0;
+  }
+
+  /** Full events of `author` from `from` to `to` inclusive (clamped to what is held). */
+  readEvents(author: AuthorId, from: number, to: number): SignedEvent[] {
+    const a = this.byAuthor.get(author);
+    if (!a || from > to) return [];
+    const rows = this.stmt.range.all(a.ix, Math.max(1, from - 1), to);
+    const out: SignedEvent[] = [];
+    let prevId: Buffer | null = null;
+    for (const row of rows) {
+      if (row.seq >= from) out.push(rowToEvent(a.author, row, prevId));
+      prevId = row.id;
+    }
+    return out;
+  }
+
+  /**
+   * Wire items of `author` from `from` on, as many as fit in `maxBytes`
+   * (at least one if any is held). Also says the HLC wall of the newest one, so
+   * a scheduler can send fresh events before backfill.
+   */
+  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): { items: CborValue[]; bytes: number; newestWall: number } {
+    const a = this.byAuthor.get(author);
+    const out = { items: [] as CborValue[], bytes: 0, newestWall: 0 };
+    if (!a?.member || from > to || from < 1) return out;
+    let prevWall: number | null = from > 1 ? (this.stmt.eventAt.get(a.ix, from - 1)?.wall ?? null) : null;
+    if (from > 1 && prevWall === null) return out;
+    for (const row of this.stmt.range.iterate(a.ix, from, to)) {
+      const item = encodeWireItem(rowToEvent(a.author, row, null), prevWall);
+      const size = encodeCanonical(item).length;
+      if (out.items.length > 0 && out.bytes + size > maxBytes) break;
+      out.items.push(item);
+      out.bytes += size;
+      out.newestWall = row.wall;
+      prevWall = row.wall;
+    }
+    return out;
+  }
+
+  getRecord(id: RecordId): RecordState | undefined {
+    const row = this.db.prepare("SELECT state FROM records WHERE record_id = ?").get(id) as { state: Buffer } | undefined;
+    return row ? decodeRecordState(row.state) : undefined;
+  }
+
+  *records(): IterableIterator<RecordState> {
+    for (const row of this.db.prepare("SELECT state FROM records").iterate() as IterableIterator<{ state: Buffer }>) {
+      yield decodeRecordState(row.state);
+    }
+  }
+
+  recordCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM records").get() as { n: number }).n;
+  }
+
+  conflicts(): ConflictEntry[] {
+    const rows = this.db.prepare("SELECT * FROM conflicts").all() as {
+      record_id: string; key: string; author_ix: number; seq: number; wall: number; counter: number; value: Buffer;
+    }[];
+    return rows.map((r) => {
+      const v = decodeStrict(r.value);
+      return {
+        record: r.record_id as RecordId, key: r.key, author: this.authorByIx(r.author_ix).author, seq: r.seq,
+        wall: r.wall, counter: r.counter, value: v.ok ? v.value : null,
+      };
+    });
+  }
+
+  /** Canonical bytes of the whole view; equal on every store holding the same events. */
+  viewBytes(): Buffer {
+    return encodeView(this.records(), this.conflicts());
+  }
+
+  forks(): { author: AuthorId; seq: number; keptId: EventId | null; other: SignedEvent }[] {
+    const rows = this.db.prepare("SELECT author_ix, seq, kept_id, other_event FROM forks ORDER BY author_ix, seq").all() as {
+      author_ix: number; seq: number; kept_id: Buffer | null; other_event: Buffer;
+    }[];
+    return rows.flatMap((r) => {
+      const d = decodeSignedEvent(r.other_event);
+      if (!d.ok) return [];
+      return [{ author: this.authorByIx(r.author_ix).author, seq: r.seq, keptId: r.kept_id ? toEventId(r.kept_id) : null, other: d.event }];
+    });
+  }
+
+  /** Persisted counters: ingest outcomes and refusals by reason. */
+  counterValues(): Record<string, number> {
+    const rows = this.db.prepare("SELECT name, value FROM counters").all() as { name: string; value: number }[];
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  }
+
+  gapBufferSize(): number {
+    return this.gap.size();
+  }
+
+  eventCount(): number {
+    let n = 0;
+    for (const a of this.byAuthor.values()) n += a.head.seq;
+    return n;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface EventRow {
+  seq: number;
+  id: Buffer;
+  wall: number;
+  counter: number;
+  kind: number;
+  body: Buffer;
+  sig: Buffer;
+  received_at: number;
+}
+
+function rowToEvent(author: AuthorId, row: EventRow, prevId: Buffer | null): SignedEvent {
+  const decoded = decodeStrict(row.body);
+  const body = decoded.ok ? parseBody(row.kind, decoded.value) : "malformed-body";
+  if (typeof body === "string") throw new Error(`stored event ${author}#${row.seq} has an unreadable body`);
+  return {
+    author, seq: row.seq, prev: prevId ? toEventId(prevId) : null, hlc: { wall: row.wall, counter: row.counter },
+    body, id: toEventId(row.id), sig: row.sig,
+  };
+}
+
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
+}
+
+/** A membership change that would make short tags ambiguous. */
+export class MembershipError extends Error {
+  override readonly name = "MembershipError";
+}
+
+export function openStore(options: StoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}
