@@ -63,7 +63,7 @@ export class SimNetwork {
       signers.forEach((s, j) => {
         if (j !== i) store.addMember(s.author, options.names[j]);
       });
-      const node = new SyncNode({ ...options.sync, store, now, random: this.random });
+      const node = new SyncNode({ ...options.sync, store, now: () => this.scheduler.now(), wallNow: now, random: this.random });
       const ref: { station?: SimStation } = {};
       const send = this.medium.join(name, (frame) => ref.station?.receive(frame));
       const station = createSimStation(node, send, this.scheduler);

@@ -145,7 +145,11 @@ function writeValue(w: Writer, v: CborValue, depth: number): void {
     for (const item of v) writeValue(w, item, depth + 1);
     return;
   }
-  const keys = Object.keys(v).map((k) => ({ k, enc: Buffer.from(k, "utf8") }));
+  const keys = Object.keys(v).map((k) => {
+    // The decoder refuses this key (it would set a prototype): never emit bytes we cannot read back.
+    if (k === "__proto__") throw new CborEncodeError(`map key "__proto__" is outside the data model`);
+    return { k, enc: Buffer.from(k, "utf8") };
+  });
   keys.sort((a, b) => compareKeys(a.enc, b.enc));
   w.head(5, keys.length);
   for (const { k, enc } of keys) {
@@ -251,7 +255,7 @@ function readValue(r: Reader, depth: number): CborValue {
     case 1:
       return -1 - r.arg(ai);
     case 2:
-      return Uint8Array.prototype.slice.call(r.take(r.arg(ai)));
+      return new Uint8Array(r.take(r.arg(ai))); // a plain copy: never a view that pins the input buffer
     case 3: {
       const b = r.take(r.arg(ai));
       if (!isUtf8(b)) throw new DecodeFailure("bad-utf8");

@@ -21,8 +21,12 @@ export interface Signer {
 /** A signer from a 32-byte Ed25519 seed (the RFC 8032 private key). */
 export function signerFromSeed(seed: Uint8Array): Signer {
   if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
-  const der = Buffer.concat([PKCS8_ED25519_PREFIX, Buffer.from(seed)]);
-  return signerFromKeyObject(createPrivateKey({ key: der, format: "der", type: "pkcs8" }));
+  return signerFromKeyObject(createPrivateKey({ key: seedToPkcs8(seed), format: "der", type: "pkcs8" }));
+}
+
+/** The PKCS#8 DER encoding of an Ed25519 seed (RFC 8410), as written in PEM key files. */
+export function seedToPkcs8(seed: Uint8Array): Buffer {
+  return Buffer.concat([PKCS8_ED25519_PREFIX, Buffer.from(seed)]);
 }
 
 /** DER header of a PKCS#8 Ed25519 private key; the 32-byte seed follows it (RFC 8410). */

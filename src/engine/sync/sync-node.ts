@@ -51,7 +51,10 @@ export const SYNC_DEFAULTS = {
 
 export interface SyncNodeOptions {
   readonly store: SyncStore;
+  /** Monotonic time (ms) for timers; never the wall clock, which may be skewed or stepped. */
   readonly now: () => number;
+  /** Wall-clock time (ms since the epoch), compared with HLC stamps to tell fresh events from backfill. */
+  readonly wallNow?: () => number;
   readonly random: () => number;
   readonly mtu?: number;
   readonly trickle?: TrickleOptions;
@@ -108,6 +111,7 @@ export class SyncNode {
       requestDelayMs: SYNC_DEFAULTS.requestDelayMs,
       requestRetryMs: SYNC_DEFAULTS.requestRetryMs,
       frameGapMs: SYNC_DEFAULTS.frameGapMs,
+      wallNow: Date.now,
       ...options,
     };
     this.trickle = createTrickle(this.o.trickle, this.o.random, this.o.now());
@@ -311,7 +315,7 @@ export class SyncNode {
     for (const [author, a] of this.answers) {
       if (now < a.due) continue;
       const [from, to] = a.ranges[0] as [number, number];
-      const batch = this.o.store.wireItems(author, from, to, this.o.mtu - 12);
+      const batch = this.o.store.wireItems(author, from, to, this.o.mtu - EVENTS_HEADER_BYTES);
       if (batch.items.length === 0) {
         a.ranges = rangeSetRemove(a.ranges, from, to);
         if (a.ranges.length === 0) this.answers.delete(author);
@@ -319,7 +323,8 @@ export class SyncNode {
       }
       due.push({ author, a, items: batch.items, start: from, end: from + batch.items.length - 1, newest: batch.newestWall });
     }
-    const fresh = (d: (typeof due)[number]) => d.newest >= now - FRESH_WINDOW_MS;
+    const freshAfter = this.o.wallNow() - FRESH_WINDOW_MS;
+    const fresh = (d: (typeof due)[number]) => d.newest >= freshAfter;
     due.sort((x, y) => Number(fresh(y)) - Number(fresh(x)) || y.newest - x.newest);
     const out: SyncMessage[] = [];
     for (const d of due) {
@@ -344,6 +349,9 @@ export class SyncNode {
     return this.trickle.interval();
   }
 }
+
+/** Bytes of an events message around its items: version, type, 5-byte short tag, start seq, array header. */
+export const EVENTS_HEADER_BYTES = 12;
 
 /** Give up on a range after this many unanswered requests; the next frontier heard brings it back. */
 const MAX_REQUEST_RETRIES = 6;
