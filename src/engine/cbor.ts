@@ -252,8 +252,11 @@ function readValue(r: Reader, depth: number): CborValue {
   switch (major) {
     case 0:
       return r.arg(ai);
-    case 1:
-      return -1 - r.arg(ai);
+    case 1: {
+      const n = r.arg(ai);
+      if (n >= Number.MAX_SAFE_INTEGER) throw new DecodeFailure("integer-out-of-range"); // -1-n below -(2^53-1)
+      return -1 - n;
+    }
     case 2:
       return new Uint8Array(r.take(r.arg(ai))); // a plain copy: never a view that pins the input buffer
     case 3: {

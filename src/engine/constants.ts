@@ -40,6 +40,14 @@ export const MAX_CBOR_DEPTH = 16;
 /** Most items accepted in one CBOR array or map: bounds memory of a hostile length header. */
 export const MAX_CBOR_ITEMS = 4096;
 
+/**
+ * Deepest nesting inside an event body (a scalar body is depth 0). An events
+ * message carries each body three levels down (message, item list, item) and
+ * must itself stay within MAX_CBOR_DEPTH: a deeper body could be stored, but
+ * no sync message could carry it.
+ */
+export const MAX_BODY_DEPTH = MAX_CBOR_DEPTH - 3;
+
 /** Gap buffer bound (events waiting for a predecessor), whole store. Beyond it, frames are re-requested later. */
 export const MAX_GAP_BUFFER_EVENTS = 10_000;
 

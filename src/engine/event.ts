@@ -7,7 +7,7 @@
  * id = SHA-256(canonical bytes); sig = Ed25519(author, SIGNATURE_CONTEXT ‖ id).
  */
 import { encodeCanonical, isCborMap, type CborMap, type CborValue } from "./cbor.js";
-import { EVENT_FORMAT_VERSION, MAX_EVENT_BODY_BYTES, MAX_NAME_BYTES, SIGNATURE_CONTEXT } from "./constants.js";
+import { EVENT_FORMAT_VERSION, MAX_BODY_DEPTH, MAX_EVENT_BODY_BYTES, MAX_NAME_BYTES, SIGNATURE_CONTEXT } from "./constants.js";
 import { sha256, verifySignature, type Signer } from "./crypto.js";
 import { isValidHlc, type Hlc } from "./hlc.js";
 import { hexToBytes, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "./ids.js";
@@ -102,8 +102,17 @@ function parseHlcValue(v: CborValue | undefined): Hlc | null | undefined {
   return isValidHlc(h) ? h : undefined;
 }
 
+/** True if some value inside `v` sits more than `limit` levels below it. Looks no deeper than that. */
+function nestsDeeperThan(v: CborValue | undefined, limit: number): boolean {
+  if (limit < 0) return true;
+  if (Array.isArray(v)) return v.some((x) => nestsDeeperThan(x, limit - 1));
+  if (isCborMap(v)) return Object.values(v).some((x) => nestsDeeperThan(x, limit - 1));
+  return false;
+}
+
 /** Parses a decoded body for a kind code. Returns a failure, never throws. */
 export function parseBody(code: number, v: CborValue): EventBody | BodyParseFailure {
+  if (nestsDeeperThan(v, MAX_BODY_DEPTH)) return "malformed-body"; // could never be sent (see MAX_BODY_DEPTH)
   if (code === KIND.upsert || code === KIND.delete) {
     if (!Array.isArray(v) || v.length !== (code === KIND.upsert ? 4 : 3)) return "malformed-body";
     const [record, type, baseV, fields] = v;
@@ -156,7 +165,7 @@ export function encodeBody(body: EventBody): Buffer {
   return encodeCanonical(bodyToCbor(body));
 }
 
-/** Creates and signs the next event of a feed. Throws only on programmer misuse (oversized body). */
+/** Creates and signs the next event of a feed. Throws only on programmer misuse (oversized or too deeply nested body). */
 export function signEvent(
   signer: Signer,
   header: { seq: number; prev: EventId | null; hlc: Hlc },
@@ -165,6 +174,14 @@ export function signEvent(
   const bodyBytes = encodeBody(body);
   if (bodyBytes.length > MAX_EVENT_BODY_BYTES) {
     throw new RangeError(`event body is ${bodyBytes.length} bytes; the limit is ${MAX_EVENT_BODY_BYTES}`);
+  }
+  // Every peer parses the body back with parseBody: an author must never sign what its own feed could not carry.
+  const reparsed = parseBody(kindCode(body), bodyToCbor(body));
+  if (typeof reparsed === "string") {
+    throw new RangeError(
+      `event body is not valid for kind ${kindCode(body)} (names 1..${MAX_NAME_BYTES} bytes, hash 32 bytes, size >= 0, ` +
+        `kind code 0..255, nesting <= ${MAX_BODY_DEPTH} levels)`,
+    );
   }
   const idBytes = sha256(
     canonicalEventBytes({

@@ -70,6 +70,24 @@ export interface WireEvent {
 
 export type WireItemFailure = "malformed-item" | "malformed-body" | "oversized-body";
 
+/**
+ * The checks of parseWireItem that do not depend on the wall of the event
+ * before the item: an item failing them is refused whatever that wall, so it
+ * need not wait in the gap buffer for it.
+ */
+export function wireItemPrecheck(item: CborValue): WireItemFailure | undefined {
+  if (!Array.isArray(item) || item.length !== 5) return "malformed-item";
+  const [delta, counter, kind, packed, sig] = item;
+  if (typeof delta !== "number" || typeof counter !== "number" || typeof kind !== "number") return "malformed-item";
+  if (!(sig instanceof Uint8Array) || sig.length !== SIGNATURE_BYTES || packed === undefined) return "malformed-item";
+  // The wall is prevWall + delta, prevWall a valid wall (or 0): it is valid only if delta is.
+  if (!isValidHlc({ wall: delta, counter })) return "malformed-item";
+  if (!Number.isSafeInteger(kind) || kind < 0 || kind > 255) return "malformed-body";
+  // Packing a body shrinks it (uuid record ids) or grows it by at most 8 bytes (a base wall sent as a delta).
+  if (encodeCanonical(packed).length > MAX_EVENT_BODY_BYTES + 8) return "oversized-body";
+  return undefined;
+}
+
 /** Rebuilds an event's canonical parts from a wire item, given the wall of the event before it. */
 export function parseWireItem(item: CborValue, prevWall: number | null): WireEvent | WireItemFailure {
   if (!Array.isArray(item) || item.length !== 5) return "malformed-item";

@@ -18,13 +18,13 @@ import {
   type EventBody,
   type SignedEvent,
 } from "../event.js";
-import { decodeSignedEvent, encodeSignedEvent } from "../event-codec.js";
+import { decodeSignedEvent, encodeSignedEvent, type EventDecodeResult } from "../event-codec.js";
 import { frontierDigest, shortTag, type Frontier } from "../frontier.js";
 import { compareHlc, createHlcClock, HLC_ZERO, type Hlc, type HlcClock } from "../hlc.js";
 import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId, type RecordId } from "../ids.js";
 import { decodeRecordState, type RecordState } from "../record-state.js";
 import { encodeView, type ConflictEntry } from "../view.js";
-import { encodeWireItem, parseWireItem } from "../wire.js";
+import { encodeWireItem, parseWireItem, wireItemPrecheck } from "../wire.js";
 import { createGapBuffer, type GapBuffer } from "./gap-buffer.js";
 import { migrate } from "./schema.js";
 import { createViewUpdater, type ViewUpdater } from "./view-updater.js";
@@ -255,12 +255,19 @@ export class SqliteStore {
 
   // ------------------------------------------------------------ ingest
 
-  /** Ingests full signed events (bundles, tests). One transaction; outcomes in input order. */
+  /**
+   * Ingests full signed events (bundles, tests). One transaction; outcomes in input order. Each object is
+   * held to the rules of its encoding (it is encoded and decoded again): one the codec would refuse, such as
+   * a body that does not parse as its kind, would otherwise be stored and make its feed unreadable.
+   */
   ingest(events: readonly SignedEvent[]): IngestReport {
-    return this.ingestCandidates(
-      events.map((event) => {
-        const author = this.byAuthor.get(event.author);
-        return author?.member ? { form: "full", author, event } : { refused: "non-member" as const };
+    return this.ingestDecoded(
+      events.map((event): EventDecodeResult => {
+        try {
+          return decodeSignedEvent(encodeSignedEvent(event));
+        } catch {
+          return { ok: false, reason: "malformed-event" }; // a value outside the data model
+        }
       }),
     );
   }
@@ -273,17 +280,17 @@ export class SqliteStore {
     );
   }
 
-  /** Ingests full events from their encoded bytes (bundle import). Undecodable bytes are refused as malformed. */
+  /** Ingests full events from their encoded bytes (bundle import). Undecodable bytes are refused as malformed (or oversized-body). */
   ingestEncoded(encoded: readonly Uint8Array[]): IngestReport {
-    const events: (SignedEvent | undefined)[] = encoded.map((b) => {
-      const r = decodeSignedEvent(b);
-      return r.ok ? r.event : undefined;
-    });
+    return this.ingestDecoded(encoded.map((b) => decodeSignedEvent(b)));
+  }
+
+  private ingestDecoded(decoded: readonly EventDecodeResult[]): IngestReport {
     return this.ingestCandidates(
-      events.map((event) => {
-        if (!event) return { refused: "malformed" as const };
-        const author = this.byAuthor.get(event.author);
-        return author?.member ? { form: "full", author, event } : { refused: "non-member" as const };
+      decoded.map((d) => {
+        if (!d.ok) return { refused: d.reason === "oversized-body" ? ("oversized-body" as const) : ("malformed" as const) };
+        const author = this.byAuthor.get(d.event.author);
+        return author?.member ? { form: "full", author, event: d.event } : { refused: "non-member" as const };
       }),
     );
   }
@@ -407,6 +414,9 @@ export class SqliteStore {
       if (!this.verify(c.author, r)) return { status: "refused", reason: "bad-signature" };
       return this.gap.put(c.author.ix, seq, 1, encodeSignedEvent(c.event), this.now());
     }
+    // A wire item is checked once its predecessor is known; refuse now what no predecessor could make valid.
+    const hopeless = wireItemPrecheck(c.item);
+    if (hopeless) return { status: "refused", reason: hopeless === "oversized-body" ? "oversized-body" : "malformed" };
     return this.gap.put(c.author.ix, seq, 0, encodeCanonical(c.item), this.now());
   }
 
