@@ -1,0 +1,60 @@
+/**
+ * `npm run bench`: runs every benchmark in turn. stdout gets only metric
+ * lines (one JSON object each); progress and diagnostics go to stderr.
+ *
+ * Options (for development): `--only=wire,ingest,rss` runs a subset;
+ * `--events=N` and `--rss-events=N` shrink the workloads.
+ */
+import { availableParallelism } from "node:os";
+import { benchIngest, INGEST_WORKLOAD } from "./ingest.js";
+import { log, printMetric, round, since } from "./metrics.js";
+import { benchRss, RSS_WORKLOAD } from "./rss-1m.js";
+import { verifyNobleRate, verifyNodeRate } from "./verify.js";
+import { measureWireBytes, wireBytesMetrics } from "./wire-bytes.js";
+
+function option(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+const only = new Set((option("only") ?? "wire,ingest,rss").split(","));
+const events = Number(option("events") ?? INGEST_WORKLOAD.events);
+const rssEvents = Number(option("rss-events") ?? RSS_WORKLOAD.events);
+
+async function main(): Promise<void> {
+  const start = performance.now();
+  log(`node ${process.version}, ${availableParallelism()} cores`);
+
+  if (only.has("wire")) {
+    const w = measureWireBytes(100);
+    log(`wire: ${w.submissions} submissions of ${w.fieldsPerSubmission} fields: ours ${w.ours} B, seed ${w.seed} B (${w.seedEventsPerSubmission} events each)`);
+    for (const m of wireBytesMetrics(w)) printMetric(m);
+  }
+
+  if (only.has("ingest")) {
+    const r = await benchIngest({ ...INGEST_WORKLOAD, events });
+    log(`ingest: ${r.events} events (${r.edits} corrections) in ${(r.ingestMs / 1000).toFixed(1)} s: ${((r.ingestMs * 1000) / r.events).toFixed(1)} µs/event`);
+    printMetric({ metric: "engine.ingest_events_per_s", value: round(r.perSecond), unit: "events/s" });
+
+    const v = verifyNodeRate(r.verify, r.keys);
+    log(`verify (node crypto): ${v.count} signatures in ${(v.ms / 1000).toFixed(1)} s: ${((v.ms * 1000) / v.count).toFixed(1)} µs each`);
+    printMetric({ metric: "engine.verify_only_per_s", value: round(v.perSecond), unit: "verifications/s" });
+    printMetric({ metric: "engine.ingest_vs_verify_ratio", value: round(r.perSecond / v.perSecond, 3), unit: "ratio" });
+
+    const n = verifyNobleRate(r.verify, r.keys, 2_000);
+    log(`verify (@noble/ed25519): ${n.count} signatures in ${(n.ms / 1000).toFixed(1)} s: ${((n.ms * 1000) / n.count).toFixed(0)} µs each; node crypto is ${(v.perSecond / n.perSecond).toFixed(1)}x faster`);
+    printMetric({ metric: "engine.verify_noble_per_s", value: round(n.perSecond), unit: "verifications/s" });
+  }
+
+  if (only.has("rss")) {
+    const r = await benchRss({ ...RSS_WORKLOAD, events: rssEvents });
+    printMetric({ metric: "engine.rss_mb_1m_events", value: round(r.rssBytes / 1e6), unit: "MB" });
+  }
+
+  log(`done in ${(since(start) / 1000).toFixed(0)} s`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
