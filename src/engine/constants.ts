@@ -71,3 +71,6 @@ export const MAX_HLC_COUNTER = 2 ** 31 - 1;
 
 /** Longest record id, record type, field name or mime type accepted, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 256;
+
+/** Smallest batch whose signatures go to the verify pool; below it the hand-off costs more than it saves. */
+export const PARALLEL_VERIFY_MIN_BATCH = 8;

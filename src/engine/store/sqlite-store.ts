@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3";
 import { decodeStrict, encodeCanonical, type CborValue } from "../cbor.js";
-import { AUTHOR_SHORT_BYTES, MAX_EVENT_BODY_BYTES } from "../constants.js";
+import { AUTHOR_SHORT_BYTES, MAX_EVENT_BODY_BYTES, PARALLEL_VERIFY_MIN_BATCH } from "../constants.js";
 import { sha256, verifySignature, type Signer } from "../crypto.js";
 import {
   canonicalEventBytes,
@@ -28,6 +28,7 @@ import { encodeWireItem, parseWireItem, wireItemPrecheck } from "../wire.js";
 import { createGapBuffer, type GapBuffer } from "./gap-buffer.js";
 import { migrate } from "./schema.js";
 import { createViewUpdater, type ViewUpdater } from "./view-updater.js";
+import { sharedVerifyPool, type VerifyPool } from "./verify-pool.js";
 import type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
 
 export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
@@ -43,6 +44,8 @@ export interface StoreOptions {
   readonly durability?: "full" | "normal";
   /** See HlcClockOptions.maxForwardSkewMs. */
   readonly maxForwardSkewMs?: number;
+  /** Where batches' signatures are checked in parallel; null checks every one inline. Defaults to the shared pool. */
+  readonly verifyPool?: VerifyPool | null;
 }
 
 interface Head {
@@ -93,11 +96,20 @@ export class SqliteStore {
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
   private digestCache: Buffer | null = null;
+  private readonly pool: VerifyPool | null;
+  /** During an optimistic ingest: signatures being checked by the pool (key → job index), and which were relied on. */
+  private presumed: Map<string, number> | null = null;
+  private presumedUsed: number[] = [];
+  /** During the retry of a batch the pool found bad signatures in: the pool's verdicts, so none is checked twice. */
+  private known: Map<string, boolean> | null = null;
+  /** Wire items rebuilt before the transaction, so `process` does not rebuild them again. */
+  private resolvedAhead: Map<number, Resolved> | null = null;
   private readonly stmt;
 
   constructor(options: StoreOptions) {
     this.now = options.now ?? Date.now;
     this.signer = options.signer;
+    this.pool = options.verifyPool === undefined ? sharedVerifyPool() : options.verifyPool;
     this.db = new Database(options.path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`);
@@ -274,10 +286,64 @@ export class SqliteStore {
 
   /** Ingests consecutive wire items of one author's feed starting at `startSeq` (radio path). */
   ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport {
+    // Candidates are built afresh for each attempt: a rolled-back attempt leaves stale author rows behind.
+    const candidates = () => {
+      const a = this.byAuthor.get(author);
+      return items.map((item, i) => (a?.member ? { form: "wire" as const, author: a, seq: startSeq + i, item } : { refused: "non-member" as const }));
+    };
     const a = this.byAuthor.get(author);
-    return this.ingestCandidates(
-      items.map((item, i) => (a?.member ? { form: "wire", author: a, seq: startSeq + i, item } : { refused: "non-member" as const })),
-    );
+    if (!a?.member || !this.pool || items.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
+    const ahead = this.resolveAhead(a, startSeq, items);
+    if (ahead.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
+    return this.ingestOptimistically(a, ahead, candidates);
+  }
+
+  /**
+   * Applies a batch while the pool checks its signatures, and waits for the
+   * verdicts before committing. If any signature the batch relied on is bad,
+   * the transaction rolls back and the batch runs again with the verdicts known.
+   */
+  private ingestOptimistically(a: AuthorRow, ahead: Resolved[], candidates: () => (Candidate | { refused: RefusalReason })[]): IngestReport {
+    const pending = (this.pool as VerifyPool).start(ahead.map((r) => ({ publicKey: a.key, id: r.id, signature: r.sig })));
+    const keys = ahead.map((r) => verdictKey(a.ix, r));
+    let verdicts: boolean[] | null = null;
+    this.presumed = new Map(keys.map((k, i) => [k, i]));
+    this.presumedUsed = [];
+    this.resolvedAhead = new Map(ahead.map((r) => [r.seq, r]));
+    try {
+      return this.ingestCandidates(candidates(), () => {
+        verdicts = pending.wait();
+        const v = verdicts;
+        if (this.presumedUsed.some((i) => !v[i])) throw new PresumedSignatureFailed();
+      });
+    } catch (err) {
+      if (!(err instanceof PresumedSignatureFailed) || verdicts === null) throw err;
+      const v: boolean[] = verdicts;
+      this.presumed = null;
+      this.resolvedAhead = null;
+      this.known = new Map(keys.map((k, i) => [k, v[i] === true]));
+      return this.ingestCandidates(candidates());
+    } finally {
+      this.presumed = null;
+      this.presumedUsed = [];
+      this.known = null;
+      this.resolvedAhead = null;
+    }
+  }
+
+  /** Rebuilds the items that extend the feed's head, in order, until one fails. Pure: nothing is stored. */
+  private resolveAhead(a: AuthorRow, startSeq: number, items: readonly CborValue[]): Resolved[] {
+    const out: Resolved[] = [];
+    let seq = a.head.seq + 1;
+    if (startSeq > seq) return out;
+    let prev: { id: Buffer; wall: number } | null = seq === 1 ? null : { id: a.head.id as Buffer, wall: a.head.wall };
+    for (let i = seq - startSeq; i < items.length; i++, seq++) {
+      const r = this.resolve({ form: "wire", author: a, seq, item: items[i] as CborValue }, prev);
+      if (typeof r === "string") break;
+      out.push(r);
+      prev = { id: r.id, wall: r.hlc.wall };
+    }
+    return out;
   }
 
   /** Ingests full events from their encoded bytes (bundle import). Undecodable bytes are refused as malformed (or oversized-body). */
@@ -295,7 +361,8 @@ export class SqliteStore {
     );
   }
 
-  private ingestCandidates(cands: readonly (Candidate | { refused: RefusalReason })[]): IngestReport {
+  /** Ingests in one transaction; `beforeCommit` runs last inside it and may throw to roll everything back. */
+  private ingestCandidates(cands: readonly (Candidate | { refused: RefusalReason })[], beforeCommit?: () => void): IngestReport {
     const report: IngestReport = { applied: 0, duplicates: 0, buffered: 0, refused: {}, outcomes: [] };
     this.transaction(() => {
       for (const c of cands) {
@@ -306,6 +373,7 @@ export class SqliteStore {
       }
       this.saveClock();
       this.flushCounters(report);
+      beforeCommit?.();
     });
     return report;
   }
@@ -357,7 +425,8 @@ export class SqliteStore {
       prev = seq - 1 === a.head.seq ? { id: a.head.id as Buffer, wall: a.head.wall, counter: a.head.counter } : (this.stmt.eventAt.get(a.ix, seq - 1) ?? null);
       if (!prev) throw new Error(`feed ${a.author} has a hole at ${seq - 1} below its head ${a.head.seq}`);
     }
-    const r = this.resolve(c, prev);
+    const early = c.form === "wire" ? this.resolvedAhead?.get(seq) : undefined;
+    const r = early && sameBytes(early.prev, prev?.id ?? null) ? early : this.resolve(c, prev);
     if (typeof r === "string") return { status: "refused", reason: r };
 
     if (r.claimedPrev !== undefined && !sameBytes(r.claimedPrev, r.prev)) {
@@ -398,6 +467,16 @@ export class SqliteStore {
   }
 
   private verify(a: AuthorRow, r: Resolved): boolean {
+    if (r.claimedPrev === undefined && (this.known || this.presumed)) {
+      const key = verdictKey(a.ix, r);
+      const known = this.known?.get(key);
+      if (known !== undefined) return known;
+      const job = this.presumed?.get(key);
+      if (job !== undefined) {
+        this.presumedUsed.push(job); // checked before commit, in ingestOptimistically
+        return true;
+      }
+    }
     // For a full event the id was computed over its own claimed prev, so the signature checks its own history.
     if (r.claimedPrev !== undefined) {
       const id = sha256(canonicalEventBytes({ author: a.key, seq: r.seq, prev: r.claimedPrev, hlc: r.hlc, kind: r.kind, body: r.bodyBytes }));
@@ -604,6 +683,13 @@ function rowToEvent(author: AuthorId, row: EventRow, prevId: Buffer | null): Sig
     body, id: toEventId(row.id), sig: row.sig,
   };
 }
+
+function verdictKey(authorIx: number, r: Resolved): string {
+  return `${authorIx}:${r.seq}:${r.id.toString("hex")}`;
+}
+
+/** A signature the optimistic ingest relied on was bad: roll back and redo the batch. */
+class PresumedSignatureFailed extends Error {}
 
 function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
   return a === null || b === null ? a === b : a.equals(b);
