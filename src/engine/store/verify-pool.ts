@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { verifySignature } from "../crypto.js";
 import { signingMessage } from "../event.js";
-import { JOB_BYTES, type VerifyRequest } from "./verify-protocol.js";
+import { JOB_BYTES, JOBS_DONE, VALID, workOn, type VerifyRequest } from "./verify-protocol.js";
 
 export interface SignatureJob {
   readonly publicKey: Uint8Array;
@@ -33,6 +33,8 @@ function verifyInline(jobs: readonly SignatureJob[]): boolean[] {
   return jobs.map((j) => verifySignature(j.publicKey, signingMessage(j.id), j.signature));
 }
 
+const check = (publicKey: Uint8Array, id: Uint8Array, sig: Uint8Array) => verifySignature(publicKey, signingMessage(id), sig);
+
 class WorkerPool implements VerifyPool {
   private readonly workers: Worker[] = [];
   private broken = false;
@@ -52,36 +54,33 @@ class WorkerPool implements VerifyPool {
       const verdicts = verifyInline(jobs);
       return { wait: () => verdicts };
     }
-    const per = Math.ceil(jobs.length / this.workers.length);
-    const parts: { from: number; verdicts: Int32Array }[] = [];
-    this.workers.forEach((w, k) => {
-      const slice = jobs.slice(k * per, (k + 1) * per);
-      if (slice.length === 0) return;
-      const buf = new Uint8Array(slice.length * JOB_BYTES);
-      slice.forEach((j, i) => {
-        buf.set(j.publicKey, i * JOB_BYTES);
-        buf.set(j.id, i * JOB_BYTES + 32);
-        buf.set(j.signature, i * JOB_BYTES + 64);
-      });
-      const verdicts = new Int32Array(new SharedArrayBuffer(4 * (slice.length + 1)));
-      const req: VerifyRequest = { jobs: buf.buffer, count: slice.length, verdicts: verdicts.buffer as SharedArrayBuffer };
-      w.postMessage(req, [buf.buffer]);
-      parts.push({ from: k * per, verdicts });
+    const buf = new Uint8Array(new SharedArrayBuffer(jobs.length * JOB_BYTES));
+    jobs.forEach((j, i) => {
+      buf.set(j.publicKey, i * JOB_BYTES);
+      buf.set(j.id, i * JOB_BYTES + 32);
+      buf.set(j.signature, i * JOB_BYTES + 64);
     });
+    const req: VerifyRequest = {
+      jobs: buf.buffer as SharedArrayBuffer,
+      count: jobs.length,
+      control: new SharedArrayBuffer(8),
+      verdicts: new SharedArrayBuffer(4 * jobs.length),
+    };
+    for (const w of this.workers) w.postMessage(req);
     return {
       wait: () => {
-        const out = new Array<boolean>(jobs.length);
-        for (const p of parts) {
-          const deadline = Date.now() + WORKER_TIMEOUT_MS;
-          while (Atomics.load(p.verdicts, 0) === 0 && Date.now() < deadline) Atomics.wait(p.verdicts, 0, 0, 100);
-          const n = p.verdicts.length - 1;
-          for (let i = 0; i < n; i++) {
-            const v = Atomics.load(p.verdicts, 1 + i);
-            const job = jobs[p.from + i] as SignatureJob;
-            out[p.from + i] = v === 0 ? verifyInline([job])[0] === true : v === 1;
-          }
+        workOn(req, check); // the waiting thread helps with whatever is left
+        const control = new Int32Array(req.control);
+        const deadline = Date.now() + WORKER_TIMEOUT_MS;
+        for (let done = Atomics.load(control, JOBS_DONE); done < req.count && Date.now() < deadline; done = Atomics.load(control, JOBS_DONE)) {
+          Atomics.wait(control, JOBS_DONE, done, 100);
         }
-        return out;
+        const verdicts = new Int32Array(req.verdicts);
+        return jobs.map((job, i) => {
+          const v = Atomics.load(verdicts, i);
+          // A job claimed by a worker that died before answering is checked here.
+          return v === 0 ? verifyInline([job])[0] === true : v === VALID;
+        });
       },
     };
   }
