@@ -13,11 +13,11 @@
  *   the same field (or on the record, for deletes) has a newer stamp and V's
  *   base is older than W: V's author had not seen W. Such W are logged.
  */
-import { encodeCanonical, decodeStrict, isCborMap, type CborValue } from "./cbor.js";
+import { encodeCanonical, type CborValue } from "./cbor.js";
 import type { SignedEvent } from "./event.js";
 import { compareHlc, type Hlc } from "./hlc.js";
 import type { RecordId, RecordType } from "./ids.js";
-import { compareStamp, maxStamp, stampFromCbor, stampToCbor, type Stamp } from "./stamp.js";
+import { compareStamp, maxStamp, stampToCbor, type Stamp } from "./stamp.js";
 
 export interface FieldState {
   readonly value: CborValue;
@@ -158,34 +158,4 @@ export function recordStateToCbor(s: RecordState): CborValue {
 
 export function encodeRecordState(s: RecordState): Buffer {
   return encodeCanonical(recordStateToCbor(s));
-}
-
-/** Reads a stored state back. Stored bytes were written by us: corruption throws. */
-export function decodeRecordState(bytes: Uint8Array): RecordState {
-  const r = decodeStrict(bytes);
-  if (!r.ok || !Array.isArray(r.value) || r.value.length !== 7) throw new Error("corrupt record state in store");
-  const [record, type, lastWrite, lastLive, lastDelete, fieldsV, attV] = r.value;
-  if (typeof record !== "string" || typeof type !== "string" || !isCborMap(fieldsV) || !isCborMap(attV)) {
-    throw new Error("corrupt record state in store");
-  }
-  const fields = new Map<string, FieldState>();
-  for (const [name, v] of Object.entries(fieldsV)) {
-    if (!Array.isArray(v)) throw new Error("corrupt field state in store");
-    fields.set(name, { value: v[0] ?? null, stamp: stampFromCbor(v[1]) as Stamp });
-  }
-  const attachments = new Map<string, AttachmentState>();
-  for (const [name, v] of Object.entries(attV)) {
-    if (!Array.isArray(v)) throw new Error("corrupt attachment state in store");
-    const [hash, size, mime, st] = v;
-    attachments.set(name, { hash: hash as Uint8Array, size: size as number, mime: mime as string, stamp: stampFromCbor(st) as Stamp });
-  }
-  return {
-    record: record as RecordId,
-    type: type as RecordType,
-    lastWrite: stampFromCbor(lastWrite) as Stamp,
-    lastLive: stampFromCbor(lastLive),
-    lastDelete: stampFromCbor(lastDelete),
-    fields,
-    attachments,
-  };
 }

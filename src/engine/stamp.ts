@@ -3,7 +3,7 @@
  * stamps strictly increase along its feed, so no two events share a stamp.
  */
 import { compareHlc, type Hlc } from "./hlc.js";
-import { hexToBytes, toAuthorId, type AuthorId } from "./ids.js";
+import { hexToBytes, type AuthorId } from "./ids.js";
 import type { CborValue } from "./cbor.js";
 
 /** Who wrote what, when: an event's position in the total order plus its feed position. */
@@ -30,15 +30,6 @@ export function maxStamp(a: Stamp | null, b: Stamp | null): Stamp | null {
 /** Stamp as a CBOR value for the canonical view: [wall, counter, author(32B), seq]. */
 export function stampToCbor(s: Stamp | null): CborValue {
   return s === null ? null : [s.wall, s.counter, hexToBytes(s.author), s.seq];
-}
-
-export function stampFromCbor(v: CborValue | undefined): Stamp | null {
-  if (!Array.isArray(v)) return null;
-  const [wall, counter, author, seq] = v;
-  if (typeof wall !== "number" || typeof counter !== "number" || !(author instanceof Uint8Array) || typeof seq !== "number") {
-    throw new Error("corrupt stamp in stored record state");
-  }
-  return { wall, counter, author: toAuthorId(author), seq };
 }
 
 /** 12 bytes that sort like the HLC part of a stamp (for SQL range queries). */

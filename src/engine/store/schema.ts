@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS authors (
 );
 
 -- The feeds: contiguous from seq 1 per author, chain verified at ingest.
+-- A rowid table: events (~0.5 KB) append in arrival order, and only the small
+-- (author_ix, seq) key index takes an insert per feed. (As WITHOUT ROWID the
+-- interior pages held whole rows, ~6 per page: a deep tree, and every feed's
+-- appends split pages in the middle of it.)
 CREATE TABLE IF NOT EXISTS events (
   author_ix   INTEGER NOT NULL,
   seq         INTEGER NOT NULL,
@@ -37,7 +41,7 @@ CREATE TABLE IF NOT EXISTS events (
   sig         BLOB NOT NULL,
   received_at INTEGER NOT NULL,
   PRIMARY KEY (author_ix, seq)
-) WITHOUT ROWID;
+);
 
 -- Events that arrived before their predecessor. Bounded; wire items wait here raw.
 CREATE TABLE IF NOT EXISTS gap_buffer (
@@ -61,23 +65,27 @@ CREATE TABLE IF NOT EXISTS forks (
   PRIMARY KEY (author_ix, seq, other_id)
 ) WITHOUT ROWID;
 
--- The materialized view: one canonical state per record. A rowid table, not
--- WITHOUT ROWID: states are ~0.5-2 KB, and a WITHOUT ROWID b-tree keeps at most
--- ~1 KB of a row on its page (the rest spills to a mostly empty overflow page).
--- New records append; only the small indexes on record_id take random writes.
+-- The materialized view: one state per record, in the store's compact local
+-- form (record-codec.ts: stamps name authors by authors.ix; the canonical form
+-- is rebuilt on read). A rowid table keyed by a local row number, so a new
+-- record appends to the table and to records_by_type (SQLite orders equal
+-- types by rowid); only the UNIQUE index on record_id (random uuids) takes
+-- random inserts.
 CREATE TABLE IF NOT EXISTS records (
-  record_id TEXT NOT NULL PRIMARY KEY,
+  rix       INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL UNIQUE,
   type      TEXT NOT NULL,
   alive     INTEGER NOT NULL,
   state     BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_by_type ON records (type, record_id);
+CREATE INDEX IF NOT EXISTS records_by_type ON records (type);
 
--- Every write per record, for the conflict log's race check. A rowid table too:
--- rows carry the written field names (~300 B for a new submission), and SQLite
--- advises WITHOUT ROWID only for rows under ~1/20 of a page.
+-- Every write per record, for the conflict log's race check, keyed by the
+-- record's rix so a new record's first write appends. "keys" is a bitmap of
+-- the positions of the written fields (or attachments) in the record's state;
+-- rows are ~30 bytes, so WITHOUT ROWID (one b-tree, no separate key index).
 CREATE TABLE IF NOT EXISTS record_writes (
-  record_id    TEXT NOT NULL,
+  rix          INTEGER NOT NULL,
   author_ix    INTEGER NOT NULL,
   seq          INTEGER NOT NULL,
   wall         INTEGER NOT NULL,
@@ -86,8 +94,8 @@ CREATE TABLE IF NOT EXISTS record_writes (
   base_counter INTEGER,
   kind         INTEGER NOT NULL,
   keys         BLOB NOT NULL,
-  PRIMARY KEY (record_id, author_ix, seq)
-);
+  PRIMARY KEY (rix, author_ix, seq)
+) WITHOUT ROWID;
 
 -- Values that lost a concurrent race, for the admin.
 CREATE TABLE IF NOT EXISTS conflicts (

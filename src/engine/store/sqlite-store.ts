@@ -21,12 +21,13 @@ import {
 import { decodeSignedEvent, encodeSignedEvent, type EventDecodeResult } from "../event-codec.js";
 import { frontierDigest, shortTag, type Frontier } from "../frontier.js";
 import { compareHlc, createHlcClock, HLC_ZERO, type Hlc, type HlcClock } from "../hlc.js";
-import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId, type RecordId } from "../ids.js";
-import { decodeRecordState, type RecordState } from "../record-state.js";
+import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "../ids.js";
+import type { RecordState } from "../record-state.js";
 import { encodeView, type ConflictEntry } from "../view.js";
 import { encodeWireItem, parseWireItem, wireItemPrecheck } from "../wire.js";
 import { createGapBuffer, type GapBuffer } from "./gap-buffer.js";
 import { migrate } from "./schema.js";
+import { decodeLocalState, type AuthorIndex } from "./record-codec.js";
 import { createViewUpdater, type ViewUpdater } from "./view-updater.js";
 import { sharedVerifyPool, type VerifyPool } from "./verify-pool.js";
 import type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
@@ -96,6 +97,15 @@ export class SqliteStore {
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
   private digestCache: Buffer | null = null;
+  /** Author rows by number and back, for the stored (local) form of record states. */
+  private readonly authorIndex: AuthorIndex = {
+    ixOf: (author) => {
+      const a = this.byAuthor.get(author);
+      if (!a) throw new Error(`record state refers to unknown author ${author}`);
+      return a.ix;
+    },
+    authorOf: (ix) => this.authorByIx(ix).author,
+  };
   private readonly pool: VerifyPool | null;
   /** During an optimistic ingest: signatures being checked by the pool (key → job index), and which were relied on. */
   private presumed: Map<string, number> | null = null;
@@ -137,10 +147,12 @@ export class SqliteStore {
         "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
       ),
       setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      record: this.db.prepare<[string], { type: string; state: Buffer }>("SELECT type, state FROM records WHERE record_id = ?"),
+      allRecords: this.db.prepare<[], { record_id: string; type: string; state: Buffer }>("SELECT record_id, type, state FROM records"),
     };
     this.loadAuthors();
     this.gap = createGapBuffer(this.db);
-    this.view = createViewUpdater(this.db, (ix) => this.authorByIx(ix).author);
+    this.view = createViewUpdater(this.db, this.authorIndex);
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });
     if (this.signer) this.addMember(this.signer.author, "self");
   }
@@ -512,11 +524,7 @@ export class SqliteStore {
     a.head = { seq: r.seq, id: r.id, wall: r.hlc.wall, counter: r.hlc.counter };
     this.stmt.saveHead.run(r.seq, r.id, r.hlc.wall, r.hlc.counter, a.ix);
     this.digestCache = null;
-    const ev: SignedEvent = {
-      author: a.author, seq: r.seq, prev: r.prev ? toEventId(r.prev) : null, hlc: r.hlc, body: r.body,
-      id: toEventId(r.id), sig: r.sig,
-    };
-    this.view.apply(ev, a.ix);
+    this.view.apply({ author: a.author, seq: r.seq, hlc: r.hlc, body: r.body }, a.ix);
   }
 
   private flushCounters(report: IngestReport): void {
@@ -599,13 +607,13 @@ export class SqliteStore {
   }
 
   getRecord(id: RecordId): RecordState | undefined {
-    const row = this.db.prepare("SELECT state FROM records WHERE record_id = ?").get(id) as { state: Buffer } | undefined;
-    return row ? decodeRecordState(row.state) : undefined;
+    const row = this.stmt.record.get(id);
+    return row ? decodeLocalState(id, row.type as RecordType, row.state, this.authorIndex) : undefined;
   }
 
   *records(): IterableIterator<RecordState> {
-    for (const row of this.db.prepare("SELECT state FROM records").iterate() as IterableIterator<{ state: Buffer }>) {
-      yield decodeRecordState(row.state);
+    for (const row of this.stmt.allRecords.iterate()) {
+      yield decodeLocalState(row.record_id as RecordId, row.type as RecordType, row.state, this.authorIndex);
     }
   }
 

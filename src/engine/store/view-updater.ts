@@ -1,22 +1,16 @@
 /**
  * Keeps the materialized records and the conflict log up to date, one event
  * at a time, inside the ingest transaction. Uses the same pure functions as
- * the full re-fold (record-state.ts), so the two agree byte for byte.
+ * the full re-fold (record-state.ts), so the two agree byte for byte; only the
+ * stored form of a state differs (record-codec.ts).
  */
 import type Database from "better-sqlite3";
 import { decodeStrict, encodeCanonical } from "../cbor.js";
 import { parseBody, type SignedEvent } from "../event.js";
-import type { AuthorId, RecordId } from "../ids.js";
-import {
-  applyEvent,
-  decodeRecordState,
-  encodeRecordState,
-  isAlive,
-  racesWith,
-  writeRefOf,
-  type WriteRef,
-} from "../record-state.js";
+import type { RecordId, RecordType } from "../ids.js";
+import { applyEvent, isAlive, racesWith, writeRefOf, type WriteRef } from "../record-state.js";
 import { conflictEntryFor } from "../view.js";
+import { decodeKeys, decodeLocalState, encodeKeys, encodeLocalState, type AuthorIndex } from "./record-codec.js";
 
 const KIND_NAMES = ["", "upsert", "delete", "attachment"] as const;
 
@@ -31,22 +25,29 @@ interface WriteRow {
   keys: Buffer;
 }
 
+/** The parts of an applied event the view needs (no id, prev or signature). */
+export type ViewEvent = Pick<SignedEvent, "author" | "seq" | "hlc" | "body">;
+
 export interface ViewUpdater {
   /** Folds an applied event into the view. `authorIx` is the event author's row in `authors`. */
-  apply(ev: SignedEvent, authorIx: number): void;
+  apply(ev: ViewEvent, authorIx: number): void;
 }
 
-export function createViewUpdater(db: Database.Database, authorOf: (ix: number) => AuthorId): ViewUpdater {
-  const getState = db.prepare<[string], { state: Buffer }>("SELECT state FROM records WHERE record_id = ?");
-  const putState = db.prepare(
-    "INSERT INTO records (record_id, type, alive, state) VALUES (?, ?, ?, ?) " +
-      "ON CONFLICT (record_id) DO UPDATE SET type = excluded.type, alive = excluded.alive, state = excluded.state",
+export function createViewUpdater(db: Database.Database, authors: AuthorIndex): ViewUpdater {
+  const getState = db.prepare<[string], { rix: number; type: string; state: Buffer }>(
+    "SELECT rix, type, state FROM records WHERE record_id = ?",
   );
-  const getWrites = db.prepare<[string], WriteRow>(
-    "SELECT author_ix, seq, wall, counter, base_wall, base_counter, kind, keys FROM record_writes WHERE record_id = ?",
+  const insertState = db.prepare<[string, string, number, Buffer]>(
+    "INSERT INTO records (record_id, type, alive, state) VALUES (?, ?, ?, ?)",
+  );
+  // The type is set only when it changes: assigning an indexed column rewrites its records_by_type entry.
+  const updateState = db.prepare<[number, Buffer, number]>("UPDATE records SET alive = ?, state = ? WHERE rix = ?");
+  const updateTypedState = db.prepare<[string, number, Buffer, number]>("UPDATE records SET type = ?, alive = ?, state = ? WHERE rix = ?");
+  const getWrites = db.prepare<[number], WriteRow>(
+    "SELECT author_ix, seq, wall, counter, base_wall, base_counter, kind, keys FROM record_writes WHERE rix = ?",
   );
   const putWrite = db.prepare(
-    "INSERT OR IGNORE INTO record_writes (record_id, author_ix, seq, wall, counter, base_wall, base_counter, kind, keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO record_writes (rix, author_ix, seq, wall, counter, base_wall, base_counter, kind, keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const putConflict = db.prepare(
     "INSERT OR IGNORE INTO conflicts (record_id, key, author_ix, seq, wall, counter, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -55,48 +56,60 @@ export function createViewUpdater(db: Database.Database, authorOf: (ix: number) 
     "SELECT kind, body FROM events WHERE author_ix = ? AND seq = ?",
   );
 
-  function rowToRef(r: WriteRow): WriteRef {
-    const keys = decodeStrict(r.keys);
+  /** A stored write as the race check sees it; `names` gives the record's field and attachment names in order. */
+  function rowToRef(r: WriteRow, names: (attachments: boolean) => readonly string[]): WriteRef {
+    const kind = KIND_NAMES[r.kind] as WriteRef["kind"];
     return {
-      stamp: { wall: r.wall, counter: r.counter, author: authorOf(r.author_ix), seq: r.seq },
+      stamp: { wall: r.wall, counter: r.counter, author: authors.authorOf(r.author_ix), seq: r.seq },
       base: r.base_wall === null ? null : { wall: r.base_wall, counter: r.base_counter ?? 0 },
-      kind: KIND_NAMES[r.kind] as WriteRef["kind"],
-      keys: keys.ok && Array.isArray(keys.value) ? (keys.value as string[]) : [],
+      kind,
+      keys: decodeKeys(kind, r.keys, kind === "delete" ? [] : names(kind === "attachment")),
     };
   }
 
   /** The stored event behind a write (only needed when it lost a race: rare). */
-  function loadLoser(ref: WriteRef, ix: number): SignedEvent {
+  function loadLoser(ref: WriteRef, ix: number): ViewEvent {
     const row = getEvent.get(ix, ref.stamp.seq);
     const decoded = row ? decodeStrict(row.body) : undefined;
     const body = row && decoded?.ok ? parseBody(row.kind, decoded.value) : undefined;
     if (!body || typeof body === "string") throw new Error(`store is missing the body of event ${ref.stamp.author}#${ref.stamp.seq}`);
     const { wall, counter, author, seq } = ref.stamp;
-    return { author, seq, prev: null, hlc: { wall, counter }, body, id: "" as never, sig: new Uint8Array() };
+    return { author, seq, hlc: { wall, counter }, body };
   }
 
   return {
-    apply(ev, authorIx) {
+    apply(view, authorIx) {
+      // The pure functions take a SignedEvent but read only these parts.
+      const ev = view as SignedEvent;
       const ref = writeRefOf(ev);
       if (!ref || ev.body.kind === "unknown") return;
       const rid: RecordId = ev.body.record;
       const stored = getState.get(rid);
-      const state = applyEvent(stored ? decodeRecordState(stored.state) : undefined, ev);
+      const state = applyEvent(stored ? decodeLocalState(rid, stored.type as RecordType, stored.state, authors) : undefined, ev);
       if (!state) return;
-      putState.run(rid, state.type, isAlive(state) ? 1 : 0, encodeRecordState(state));
-
+      const bytes = encodeLocalState(state, authors);
+      let rix: number;
       if (stored) {
-        const rows = getWrites.all(rid);
-        const refs = rows.map(rowToRef);
+        rix = stored.rix;
+        if (state.type === stored.type) updateState.run(isAlive(state) ? 1 : 0, bytes, rix);
+        else updateTypedState.run(state.type, isAlive(state) ? 1 : 0, bytes, rix);
+        const rows = getWrites.all(rix);
+        let fieldNames: string[] | undefined;
+        let attachmentNames: string[] | undefined;
+        const names = (attachments: boolean) =>
+          attachments ? (attachmentNames ??= [...state.attachments.keys()]) : (fieldNames ??= [...state.fields.keys()]);
+        const refs = rows.map((r) => rowToRef(r, names));
         for (const lost of racesWith(ref, refs)) {
           const loserIx = lost.loser === ref ? authorIx : rows[refs.indexOf(lost.loser)]!.author_ix;
-          const loserEv = lost.loser === ref ? ev : loadLoser(lost.loser, loserIx);
+          const loserEv = lost.loser === ref ? ev : (loadLoser(lost.loser, loserIx) as SignedEvent);
           const entry = conflictEntryFor(rid, lost.key, loserEv);
           putConflict.run(rid, entry.key, loserIx, entry.seq, entry.wall, entry.counter, encodeCanonical(entry.value));
         }
+      } else {
+        rix = Number(insertState.run(rid, state.type, isAlive(state) ? 1 : 0, bytes).lastInsertRowid);
       }
       putWrite.run(
-        rid,
+        rix,
         authorIx,
         ev.seq,
         ev.hlc.wall,
@@ -104,7 +117,7 @@ export function createViewUpdater(db: Database.Database, authorOf: (ix: number) 
         ref.base?.wall ?? null,
         ref.base?.counter ?? null,
         KIND_NAMES.indexOf(ref.kind),
-        encodeCanonical([...ref.keys]),
+        encodeKeys(ref.kind, ref.keys, state),
       );
     },
   };
