@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { CborEncodeError, decodeStrict, encodeCanonical, type CborDecodeFailure, type CborMap, type CborValue } from "../src/engine/cbor.js";
 import { MAX_CBOR_DEPTH, MAX_CBOR_ITEMS } from "../src/engine/constants.js";
 import { plain } from "./support/plain.js";
+import { cborValueArbitrary } from "./support/arbitraries.js";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ""), "hex"));
@@ -356,28 +357,7 @@ describe("canonical CBOR: the encoder refuses values outside the data model", ()
 
 // ---------------------------------------------------------------- properties
 
-const normalizeZero = (d: number): number => (Object.is(d, -0) ? 0 : d);
-
-const { value: cborValue } = fc.letrec<{ value: CborValue; leaf: CborValue; array: CborValue[]; map: CborMap }>((tie) => ({
-  value: fc.oneof({ depthSize: "small", maxDepth: 8, withCrossShrink: true }, tie("leaf"), tie("array"), tie("map")),
-  leaf: fc.oneof(
-    fc.string({ unit: "binary", maxLength: 12 }),
-    fc.string({ maxLength: 30 }),
-    fc.maxSafeInteger(),
-    fc.integer({ min: -300, max: 300 }),
-    fc.double({ noNaN: true, noDefaultInfinity: true }).map(normalizeZero),
-    fc.float({ noNaN: true, noDefaultInfinity: true }).map(normalizeZero),
-    fc.boolean(),
-    fc.constant(null),
-    fc.uint8Array({ maxLength: 24 }),
-  ),
-  array: fc.array(tie("value"), { maxLength: 5 }),
-  map: fc.dictionary(
-    fc.string({ unit: "binary", maxLength: 8 }).filter((k) => k !== "__proto__"),
-    tie("value"),
-    { maxKeys: 6, noNullPrototype: true },
-  ),
-}));
+const cborValue = cborValueArbitrary({ maxDepth: 8, maxTextLength: 12 });
 
 /** The same value with every map's keys inserted in reverse order. */
 function reverseKeys(v: CborValue): CborValue {

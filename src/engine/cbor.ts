@@ -15,7 +15,8 @@ export interface CborMap {
 
 // ---------------------------------------------------------------- encoding
 
-class Writer {
+/** Appends CBOR items to a growing buffer. `value` writes any data-model value canonically. */
+export class CborWriter {
   private buf = Buffer.allocUnsafe(256);
   private pos = 0;
 
@@ -61,6 +62,23 @@ class Writer {
   }
 
   text(s: string): void {
+    const n = s.length;
+    if (n < 24) {
+      // Short ASCII text (the usual field name or answer) is copied byte by byte: no UTF-8 length pass.
+      this.ensure(n + 1);
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[start + i] = c;
+      }
+      if (i === n) {
+        this.buf[this.pos] = 0x60 | n;
+        this.pos = start + n;
+        return;
+      }
+    }
     const len = Buffer.byteLength(s, "utf8");
     this.head(3, len);
     this.ensure(len);
@@ -68,7 +86,8 @@ class Writer {
   }
 
   float(v: number): void {
-    const half = toHalfBits(v);
+    // Not exact in single precision means not in half either: skip the search.
+    const half = Math.fround(v) === v ? toHalfBits(v) : undefined;
     if (half !== undefined) {
       this.ensure(3);
       this.buf[this.pos++] = 0xf9;
@@ -89,6 +108,11 @@ class Writer {
 
   raw(b: Uint8Array): void {
     this.bytes(b);
+  }
+
+  /** Any data-model value, canonically (map keys sorted). */
+  value(v: CborValue): void {
+    writeValue(this, v, 0);
   }
 
   result(): Buffer {
@@ -119,7 +143,7 @@ function compareKeys(a: Buffer, b: Buffer): number {
   return a.length - b.length || Buffer.compare(a, b);
 }
 
-function writeValue(w: Writer, v: CborValue, depth: number): void {
+function writeValue(w: CborWriter, v: CborValue, depth: number): void {
   if (depth > MAX_CBOR_DEPTH) throw new CborEncodeError(`nesting deeper than ${MAX_CBOR_DEPTH}`);
   if (v === null) return w.raw(SIMPLE_NULL);
   switch (typeof v) {
@@ -170,8 +194,8 @@ export class CborEncodeError extends Error {
 
 /** Deterministic encoding: equal values always give equal bytes. */
 export function encodeCanonical(value: CborValue): Buffer {
-  const w = new Writer();
-  writeValue(w, value, 0);
+  const w = new CborWriter();
+  w.value(value);
   return w.result();
 }
 

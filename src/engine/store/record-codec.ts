@@ -23,7 +23,7 @@
  * lifetime: the write log stores the keys a write touched as a bitmap of
  * positions (encodeKeys).
  */
-import { decodeStrict, encodeCanonical, type CborValue } from "../cbor.js";
+import { CborWriter, decodeStrict, type CborValue } from "../cbor.js";
 import type { AuthorId, RecordId, RecordType } from "../ids.js";
 import type { AttachmentState, FieldState, RecordState } from "../record-state.js";
 import type { Stamp } from "../stamp.js";
@@ -54,7 +54,7 @@ export function encodeLocalState(s: RecordState, authors: AuthorIndex): Buffer {
   for (const f of s.fields.values()) ref(f.stamp);
   for (const a of s.attachments.values()) ref(a.stamp);
 
-  const w = new LocalWriter();
+  const w = new CborWriter();
   w.head(4, 7);
   w.head(0, FORMAT);
   const packed = Buffer.allocUnsafe(stamps.length * 4 * MAX_VARINT_BYTES);
@@ -68,8 +68,8 @@ export function encodeLocalState(s: RecordState, authors: AuthorIndex): Buffer {
   w.head(2, n);
   w.raw(packed.subarray(0, n));
   w.head(0, lastWrite);
-  w.index(lastLive);
-  w.index(lastDelete);
+  writeIndex(w, lastLive);
+  writeIndex(w, lastDelete);
   w.head(4, s.fields.size);
   for (const [name, f] of s.fields) {
     w.head(4, 3);
@@ -159,121 +159,6 @@ function readVarint(b: Uint8Array, at: { pos: number }): number {
   return corrupt("stamp");
 }
 
-/**
- * Writes the local form's CBOR: the very bytes encodeCanonical gives for the
- * same value (the local form has no maps of its own to sort), but several
- * times faster for a typical state: short ASCII text is copied directly and
- * doubles written without a search for a shorter form. Maps, and floats that
- * fit a half or single, are encoded by encodeCanonical itself.
- */
-class LocalWriter {
-  private buf = Buffer.allocUnsafe(1024);
-  private pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** A CBOR head: major type and argument (n a non-negative safe integer). */
-  head(major: number, n: number): void {
-    this.ensure(9);
-    const m = major << 5;
-    const b = this.buf;
-    if (n < 24) {
-      b[this.pos++] = m | n;
-    } else if (n < 0x100) {
-      b[this.pos++] = m | 24;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = m | 25;
-      b.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    } else if (n < 0x100000000) {
-      b[this.pos++] = m | 26;
-      b.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    } else {
-      b[this.pos++] = m | 27;
-      b.writeUInt32BE(Math.floor(n / 0x100000000), this.pos);
-      b.writeUInt32BE(n >>> 0, this.pos + 4);
-      this.pos += 8;
-    }
-  }
-
-  /** A stamp index or null. */
-  index(i: number | null): void {
-    if (i === null) this.raw(NULL);
-    else this.head(0, i);
-  }
-
-  text(s: string): void {
-    const n = s.length;
-    if (n < 24) {
-      // Short text: copy it if it is ASCII (the usual field name or answer).
-      this.ensure(n + 1);
-      const b = this.buf;
-      const start = this.pos + 1;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[start + i] = c;
-      }
-      if (i === n) {
-        b[this.pos] = 0x60 | n;
-        this.pos = start + n;
-        return;
-      }
-    }
-    const len = Buffer.byteLength(s, "utf8");
-    this.head(3, len);
-    this.ensure(len);
-    this.pos += this.buf.write(s, this.pos, "utf8");
-  }
-
-  value(v: CborValue): void {
-    if (typeof v === "string") return this.text(v);
-    if (typeof v === "number" && Number.isSafeInteger(v)) return v >= 0 ? this.head(0, v) : this.head(1, -1 - v);
-    if (v === null) return this.raw(NULL);
-    if (typeof v === "boolean") return this.raw(v ? TRUE : FALSE);
-    if (v instanceof Uint8Array) {
-      this.head(2, v.length);
-      return this.raw(v);
-    }
-    if (typeof v === "number" && Number.isFinite(v) && Math.fround(v) !== v) {
-      // Not exact in single (so not in half) precision: canonical CBOR gives it as a double.
-      this.ensure(9);
-      this.buf[this.pos++] = 0xfb;
-      this.buf.writeDoubleBE(v, this.pos);
-      this.pos += 8;
-      return;
-    }
-    if (Array.isArray(v)) {
-      this.head(4, v.length);
-      for (const item of v) this.value(item);
-      return;
-    }
-    this.raw(encodeCanonical(v)); // booleans, short floats, maps: one canonical item
-  }
-
-  raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-
-  result(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
-  }
-}
-
-const FALSE = Uint8Array.of(0xf4);
-const TRUE = Uint8Array.of(0xf5);
-const NULL = Uint8Array.of(0xf6);
-
 // ---------------------------------------------------------------- written keys
 
 /**
@@ -326,4 +211,10 @@ const EMPTY = Buffer.alloc(0);
 
 function corrupt(what: string): never {
   throw new Error(`corrupt ${what} in store`);
+}
+
+/** A stamp index, or null for "none". */
+function writeIndex(w: CborWriter, i: number | null): void {
+  if (i === null) w.value(null);
+  else w.head(0, i);
 }

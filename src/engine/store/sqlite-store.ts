@@ -106,7 +106,8 @@ export class SqliteStore {
     },
     authorOf: (ix) => this.authorByIx(ix).author,
   };
-  private readonly pool: VerifyPool | null;
+  /** The verify pool, or null for inline checks; undefined until a batch first needs it (no worker for small stores). */
+  private pool: VerifyPool | null | undefined;
   /** During an optimistic ingest: signatures being checked by the pool (key → job index), and which were relied on. */
   private presumed: Map<string, number> | null = null;
   private presumedUsed: number[] = [];
@@ -119,7 +120,7 @@ export class SqliteStore {
   constructor(options: StoreOptions) {
     this.now = options.now ?? Date.now;
     this.signer = options.signer;
-    this.pool = options.verifyPool === undefined ? sharedVerifyPool() : options.verifyPool;
+    this.pool = options.verifyPool;
     this.db = new Database(options.path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${options.durability === "normal" ? "NORMAL" : "FULL"}`);
@@ -304,10 +305,12 @@ export class SqliteStore {
       return items.map((item, i) => (a?.member ? { form: "wire" as const, author: a, seq: startSeq + i, item } : { refused: "non-member" as const }));
     };
     const a = this.byAuthor.get(author);
-    if (!a?.member || !this.pool || items.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
+    if (!a?.member || this.pool === null || items.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
     const ahead = this.resolveAhead(a, startSeq, items);
     if (ahead.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
-    return this.ingestOptimistically(a, ahead, candidates);
+    this.pool ??= sharedVerifyPool();
+    if (this.pool === null) return this.ingestCandidates(candidates());
+    return this.ingestOptimistically(this.pool, a, ahead, candidates);
   }
 
   /**
@@ -315,8 +318,13 @@ export class SqliteStore {
    * verdicts before committing. If any signature the batch relied on is bad,
    * the transaction rolls back and the batch runs again with the verdicts known.
    */
-  private ingestOptimistically(a: AuthorRow, ahead: Resolved[], candidates: () => (Candidate | { refused: RefusalReason })[]): IngestReport {
-    const pending = (this.pool as VerifyPool).start(ahead.map((r) => ({ publicKey: a.key, id: r.id, signature: r.sig })));
+  private ingestOptimistically(
+    pool: VerifyPool,
+    a: AuthorRow,
+    ahead: Resolved[],
+    candidates: () => (Candidate | { refused: RefusalReason })[],
+  ): IngestReport {
+    const pending = pool.start(ahead.map((r) => ({ publicKey: a.key, id: r.id, signature: r.sig })));
     const keys = ahead.map((r) => verdictKey(a.ix, r));
     let verdicts: boolean[] | null = null;
     this.presumed = new Map(keys.map((k, i) => [k, i]));
