@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3";
 import { decodeStrict, encodeCanonical, type CborValue } from "../cbor.js";
-import { AUTHOR_SHORT_BYTES, MAX_EVENT_BODY_BYTES, PARALLEL_VERIFY_MIN_BATCH } from "../constants.js";
+import { MAX_EVENT_BODY_BYTES, PARALLEL_VERIFY_MIN_BATCH } from "../constants.js";
 import { sha256, verifySignature, type Signer } from "../crypto.js";
 import {
   canonicalEventBytes,
@@ -19,12 +19,13 @@ import {
   type SignedEvent,
 } from "../event.js";
 import { decodeSignedEvent, encodeSignedEvent, type EventDecodeResult } from "../event-codec.js";
-import { frontierDigest, shortTag, type Frontier } from "../frontier.js";
+import { frontierDigest, type Frontier } from "../frontier.js";
 import { compareHlc, createHlcClock, HLC_ZERO, type Hlc, type HlcClock } from "../hlc.js";
-import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "../ids.js";
+import { hexToBytes, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "../ids.js";
 import type { RecordState } from "../record-state.js";
 import { encodeView, type ConflictEntry } from "../view.js";
 import { encodeWireItem, parseWireItem, wireItemPrecheck } from "../wire.js";
+import { AuthorRegistry, type AuthorRow } from "./author-registry.js";
 import { createGapBuffer, type GapBuffer } from "./gap-buffer.js";
 import { migrate } from "./schema.js";
 import { decodeLocalState, type AuthorIndex } from "./record-codec.js";
@@ -33,6 +34,7 @@ import { sharedVerifyPool, type VerifyPool } from "./verify-pool.js";
 import type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
 
 export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
+export { MembershipError } from "./author-registry.js";
 
 export interface StoreOptions {
   /** SQLite file path, or ":memory:" for tests. */
@@ -47,23 +49,6 @@ export interface StoreOptions {
   readonly maxForwardSkewMs?: number;
   /** Where batches' signatures are checked in parallel; null checks every one inline. Defaults to the shared pool. */
   readonly verifyPool?: VerifyPool | null;
-}
-
-interface Head {
-  seq: number;
-  id: Buffer | null;
-  wall: number;
-  counter: number;
-}
-
-interface AuthorRow {
-  ix: number;
-  author: AuthorId;
-  key: Buffer;
-  short: Buffer;
-  name: string | null;
-  member: boolean;
-  head: Head;
 }
 
 /** A candidate for ingest: a full signed event, or a wire item whose prev is derived here. */
@@ -90,9 +75,7 @@ export class SqliteStore {
   private readonly now: () => number;
   private readonly signer: Signer | undefined;
   private readonly clock: HlcClock;
-  private readonly byAuthor = new Map<AuthorId, AuthorRow>();
-  private readonly byIx = new Map<number, AuthorRow>();
-  private readonly byShort = new Map<string, AuthorRow>();
+  private readonly authors: AuthorRegistry;
   private readonly counters = new Map<string, number>();
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
@@ -100,11 +83,11 @@ export class SqliteStore {
   /** Author rows by number and back, for the stored (local) form of record states. */
   private readonly authorIndex: AuthorIndex = {
     ixOf: (author) => {
-      const a = this.byAuthor.get(author);
+      const a = this.authors.get(author);
       if (!a) throw new Error(`record state refers to unknown author ${author}`);
       return a.ix;
     },
-    authorOf: (ix) => this.authorByIx(ix).author,
+    authorOf: (ix) => this.authors.byRow(ix).author,
   };
   /** The verify pool, or null for inline checks; undefined until a batch first needs it (no worker for small stores). */
   private pool: VerifyPool | null | undefined;
@@ -139,8 +122,6 @@ export class SqliteStore {
       saveHead: this.db.prepare(
         "UPDATE authors SET head_seq = ?, head_id = ?, head_wall = ?, head_counter = ? WHERE ix = ?",
       ),
-      insertAuthor: this.db.prepare("INSERT INTO authors (key, short, name, member) VALUES (?, ?, ?, 1)"),
-      setMember: this.db.prepare("UPDATE authors SET member = ?, name = COALESCE(?, name) WHERE ix = ?"),
       fork: this.db.prepare(
         "INSERT OR IGNORE INTO forks (author_ix, seq, other_id, kept_id, other_event, detected_at) VALUES (?, ?, ?, ?, ?, ?)",
       ),
@@ -151,7 +132,7 @@ export class SqliteStore {
       record: this.db.prepare<[string], { type: string; state: Buffer }>("SELECT type, state FROM records WHERE record_id = ?"),
       allRecords: this.db.prepare<[], { record_id: string; type: string; state: Buffer }>("SELECT record_id, type, state FROM records"),
     };
-    this.loadAuthors();
+    this.authors = new AuthorRegistry(this.db);
     this.gap = createGapBuffer(this.db);
     this.view = createViewUpdater(this.db, this.authorIndex);
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });
@@ -160,80 +141,29 @@ export class SqliteStore {
 
   // ------------------------------------------------------------ membership
 
-  private loadAuthors(): void {
-    this.byAuthor.clear();
-    this.byIx.clear();
-    this.byShort.clear();
-    const rows = this.db.prepare("SELECT * FROM authors").all() as {
-      ix: number; key: Buffer; short: Buffer; name: string | null; member: number;
-      head_seq: number; head_id: Buffer | null; head_wall: number; head_counter: number;
-    }[];
-    for (const r of rows) {
-      this.index({
-        ix: r.ix, author: toAuthorId(r.key), key: r.key, short: r.short, name: r.name, member: r.member === 1,
-        head: { seq: r.head_seq, id: r.head_id, wall: r.head_wall, counter: r.head_counter },
-      });
-    }
-  }
-
-  private index(a: AuthorRow): void {
-    this.byAuthor.set(a.author, a);
-    this.byIx.set(a.ix, a);
-    if (a.member) this.byShort.set(a.short.toString("hex"), a);
-  }
-
-  /** Accepts events by `author` from now on. Refuses a key whose short tag collides with another member's. */
+  /** Accepts events by `author` from now on. Refuses a key whose short tag collides with another member's (MembershipError). */
   addMember(author: AuthorId, name?: string): void {
-    const existing = this.byAuthor.get(author);
-    const short = shortTag(author);
-    const clash = this.byShort.get(short.toString("hex"));
-    if (clash && clash.author !== author) {
-      throw new MembershipError(
-        `member ${author} shares its first ${AUTHOR_SHORT_BYTES} bytes with member ${clash.author}; generate a new identity for one of them`,
-      );
-    }
-    if (existing) {
-      this.stmt.setMember.run(1, name ?? null, existing.ix);
-      existing.member = true;
-      if (name !== undefined) existing.name = name;
-      this.index(existing);
-    } else {
-      const info = this.stmt.insertAuthor.run(hexToBytes(author), short, name ?? null);
-      this.index({
-        ix: Number(info.lastInsertRowid), author, key: hexToBytes(author), short: Buffer.from(short), name: name ?? null,
-        member: true, head: { seq: 0, id: null, wall: 0, counter: 0 },
-      });
-    }
+    this.authors.add(author, name);
     this.digestCache = null;
   }
 
   /** Refuses `author`'s events from now on; what is stored stays, but is no longer offered to peers. */
   removeMember(author: AuthorId): void {
-    const a = this.byAuthor.get(author);
-    if (!a) return;
-    this.stmt.setMember.run(0, null, a.ix);
-    a.member = false;
-    this.byShort.delete(a.short.toString("hex"));
+    this.authors.remove(author);
     this.digestCache = null;
   }
 
   isMember(author: AuthorId): boolean {
-    return this.byAuthor.get(author)?.member === true;
+    return this.authors.get(author)?.member === true;
   }
 
   members(): { author: AuthorId; name: string | null }[] {
-    return [...this.byAuthor.values()].filter((a) => a.member).map((a) => ({ author: a.author, name: a.name }));
+    return [...this.authors.all()].filter((a) => a.member).map((a) => ({ author: a.author, name: a.name }));
   }
 
   /** The member whose key starts with `short`, if any. */
   authorByShort(short: Uint8Array): AuthorId | undefined {
-    return this.byShort.get(Buffer.from(short).toString("hex"))?.author;
-  }
-
-  private authorByIx(ix: number): AuthorRow {
-    const a = this.byIx.get(ix);
-    if (!a) throw new Error(`store refers to unknown author row ${ix}`);
-    return a;
+    return this.authors.byShortTag(short)?.author;
   }
 
   // ------------------------------------------------------------ clock
@@ -241,7 +171,7 @@ export class SqliteStore {
   private initialHlc(): Hlc {
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'hlc'").get() as { value: Buffer } | undefined;
     let last: Hlc = row ? { wall: row.value.readUIntBE(2, 6), counter: row.value.readUInt32BE(8) } : HLC_ZERO;
-    const own = this.signer ? this.byAuthor.get(this.signer.author) : undefined;
+    const own = this.signer ? this.authors.get(this.signer.author) : undefined;
     if (own && compareHlc(own.head, last) > 0) last = { wall: own.head.wall, counter: own.head.counter };
     return last;
   }
@@ -264,7 +194,7 @@ export class SqliteStore {
   /** Signs `body` as the next event of this site's feed and applies it, in one transaction. */
   append(body: EventBody): SignedEvent {
     if (!this.signer) throw new Error("this store has no identity: open it with a signer to author events");
-    const me = this.byAuthor.get(this.signer.author) as AuthorRow;
+    const me = this.authors.get(this.signer.author) as AuthorRow;
     const signer = this.signer;
     return this.transaction(() => {
       const hlc = this.clock.tick();
@@ -301,10 +231,10 @@ export class SqliteStore {
   ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport {
     // Candidates are built afresh for each attempt: a rolled-back attempt leaves stale author rows behind.
     const candidates = () => {
-      const a = this.byAuthor.get(author);
+      const a = this.authors.get(author);
       return items.map((item, i) => (a?.member ? { form: "wire" as const, author: a, seq: startSeq + i, item } : { refused: "non-member" as const }));
     };
-    const a = this.byAuthor.get(author);
+    const a = this.authors.get(author);
     if (!a?.member || this.pool === null || items.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
     const ahead = this.resolveAhead(a, startSeq, items);
     if (ahead.length < PARALLEL_VERIFY_MIN_BATCH) return this.ingestCandidates(candidates());
@@ -375,7 +305,7 @@ export class SqliteStore {
     return this.ingestCandidates(
       decoded.map((d) => {
         if (!d.ok) return { refused: d.reason === "oversized-body" ? ("oversized-body" as const) : ("malformed" as const) };
-        const author = this.byAuthor.get(d.event.author);
+        const author = this.authors.get(d.event.author);
         return author?.member ? { form: "full", author, event: d.event } : { refused: "non-member" as const };
       }),
     );
@@ -552,7 +482,7 @@ export class SqliteStore {
     try {
       return this.db.transaction(fn)();
     } catch (err) {
-      this.loadAuthors();
+      this.authors.reload();
       this.gap.reload();
       this.digestCache = null;
       throw err;
@@ -563,7 +493,7 @@ export class SqliteStore {
 
   frontier(): Frontier {
     const f = new Map<AuthorId, number>();
-    for (const a of this.byAuthor.values()) if (a.member && a.head.seq > 0) f.set(a.author, a.head.seq);
+    for (const a of this.authors.all()) if (a.member && a.head.seq > 0) f.set(a.author, a.head.seq);
     return f;
   }
 
@@ -574,12 +504,12 @@ export class SqliteStore {
   }
 
   headSeq(author: AuthorId): number {
-    return this.byAuthor.get(author)?.head.seq ?? 0;
+    return this.authors.get(author)?.head.seq ?? 0;
   }
 
   /** Full events of `author` from `from` to `to` inclusive (clamped to what is held). */
   readEvents(author: AuthorId, from: number, to: number): SignedEvent[] {
-    const a = this.byAuthor.get(author);
+    const a = this.authors.get(author);
     if (!a || from > to) return [];
     const rows = this.stmt.range.all(a.ix, Math.max(1, from - 1), to);
     const out: SignedEvent[] = [];
@@ -597,7 +527,7 @@ export class SqliteStore {
    * a scheduler can send fresh events before backfill.
    */
   wireItems(author: AuthorId, from: number, to: number, maxBytes: number): { items: CborValue[]; bytes: number; newestWall: number } {
-    const a = this.byAuthor.get(author);
+    const a = this.authors.get(author);
     const out = { items: [] as CborValue[], bytes: 0, newestWall: 0 };
     if (!a?.member || from > to || from < 1) return out;
     let prevWall: number | null = from > 1 ? (this.stmt.eventAt.get(a.ix, from - 1)?.wall ?? null) : null;
@@ -636,7 +566,7 @@ export class SqliteStore {
     return rows.map((r) => {
       const v = decodeStrict(r.value);
       return {
-        record: r.record_id as RecordId, key: r.key, author: this.authorByIx(r.author_ix).author, seq: r.seq,
+        record: r.record_id as RecordId, key: r.key, author: this.authors.byRow(r.author_ix).author, seq: r.seq,
         wall: r.wall, counter: r.counter, value: v.ok ? v.value : null,
       };
     });
@@ -654,7 +584,7 @@ export class SqliteStore {
     return rows.flatMap((r) => {
       const d = decodeSignedEvent(r.other_event);
       if (!d.ok) return [];
-      return [{ author: this.authorByIx(r.author_ix).author, seq: r.seq, keptId: r.kept_id ? toEventId(r.kept_id) : null, other: d.event }];
+      return [{ author: this.authors.byRow(r.author_ix).author, seq: r.seq, keptId: r.kept_id ? toEventId(r.kept_id) : null, other: d.event }];
     });
   }
 
@@ -670,7 +600,7 @@ export class SqliteStore {
 
   eventCount(): number {
     let n = 0;
-    for (const a of this.byAuthor.values()) n += a.head.seq;
+    for (const a of this.authors.all()) n += a.head.seq;
     return n;
   }
 
@@ -711,10 +641,6 @@ function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
   return a === null || b === null ? a === b : a.equals(b);
 }
 
-/** A membership change that would make short tags ambiguous. */
-export class MembershipError extends Error {
-  override readonly name = "MembershipError";
-}
 
 export function openStore(options: StoreOptions): SqliteStore {
   return new SqliteStore(options);
