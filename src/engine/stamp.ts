@@ -2,7 +2,7 @@
  * The total order of writes: (HLC wall, HLC counter, author). An author's own
  * stamps strictly increase along its feed, so no two events share a stamp.
  */
-import { compareHlc, type Hlc } from "./hlc.js";
+import { compareHlc } from "./hlc.js";
 import { hexToBytes, type AuthorId } from "./ids.js";
 import type { CborValue } from "./cbor.js";
 
@@ -30,18 +30,4 @@ export function maxStamp(a: Stamp | null, b: Stamp | null): Stamp | null {
 /** Stamp as a CBOR value for the canonical view: [wall, counter, author(32B), seq]. */
 export function stampToCbor(s: Stamp | null): CborValue {
   return s === null ? null : [s.wall, s.counter, hexToBytes(s.author), s.seq];
-}
-
-/** 12 bytes that sort like the HLC part of a stamp (for SQL range queries). */
-export function hlcSortKey(h: Hlc): Buffer {
-  const b = Buffer.allocUnsafe(12);
-  b.writeUInt16BE(0, 0);
-  b.writeUIntBE(h.wall, 2, 6); // wall < 2^48 (MAX_HLC_WALL)
-  b.writeUInt32BE(h.counter, 8);
-  return b;
-}
-
-/** 44 bytes that sort like the stamp: HLC key then author key. */
-export function stampSortKey(s: Stamp): Buffer {
-  return Buffer.concat([hlcSortKey(s), hexToBytes(s.author)]);
 }
