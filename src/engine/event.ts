@@ -54,6 +54,9 @@ export interface UnknownBody {
 
 export type EventBody = UpsertBody | DeleteBody | AttachmentBody | UnknownBody;
 
+/** What folding an event into a record reads: who wrote it, where in the feed, when, and what. */
+export type EventFacts = Pick<SignedEvent, "author" | "seq" | "hlc" | "body">;
+
 /** A complete, signed event. Invariant: id and sig match the canonical bytes of the other fields. */
 export interface SignedEvent {
   readonly author: AuthorId;

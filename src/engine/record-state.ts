@@ -14,7 +14,7 @@
  *   base is older than W: V's author had not seen W. Such W are logged.
  */
 import { encodeCanonical, type CborValue } from "./cbor.js";
-import type { SignedEvent } from "./event.js";
+import type { EventFacts } from "./event.js";
 import { compareHlc, type Hlc } from "./hlc.js";
 import type { RecordId, RecordType } from "./ids.js";
 import { compareStamp, maxStamp, stampToCbor, type Stamp } from "./stamp.js";
@@ -48,12 +48,12 @@ export function isAlive(s: RecordState): boolean {
   return s.lastLive !== null && (s.lastDelete === null || compareStamp(s.lastLive, s.lastDelete) > 0);
 }
 
-export function stampOf(ev: SignedEvent): Stamp {
+export function stampOf(ev: EventFacts): Stamp {
   return { wall: ev.hlc.wall, counter: ev.hlc.counter, author: ev.author, seq: ev.seq };
 }
 
 /** Folds one event into a record's state (mutating `state` when given). Unknown kinds return undefined. */
-export function applyEvent(state: RecordState | undefined, ev: SignedEvent): RecordState | undefined {
+export function applyEvent(state: RecordState | undefined, ev: EventFacts): RecordState | undefined {
   const body = ev.body;
   if (body.kind === "unknown") return state;
   const stamp = stampOf(ev);
@@ -103,7 +103,7 @@ export interface WriteRef {
 /** Record-level key used when a delete races an edit. */
 export const RECORD_KEY = "*";
 
-export function writeRefOf(ev: SignedEvent): WriteRef | undefined {
+export function writeRefOf(ev: EventFacts): WriteRef | undefined {
   const b = ev.body;
   switch (b.kind) {
     case "upsert":

@@ -4,7 +4,7 @@
  * compare the two byte for byte.
  */
 import { encodeCanonical, type CborValue } from "./cbor.js";
-import type { SignedEvent } from "./event.js";
+import type { EventFacts, SignedEvent } from "./event.js";
 import { hexToBytes, type AuthorId, type RecordId } from "./ids.js";
 import {
   applyEvent,
@@ -81,7 +81,7 @@ export function foldEvents(events: Iterable<SignedEvent>): FoldResult {
 }
 
 /** The log entry for `ev` having lost on `key`. */
-export function conflictEntryFor(record: RecordId, key: string, ev: SignedEvent): ConflictEntry {
+export function conflictEntryFor(record: RecordId, key: string, ev: EventFacts): ConflictEntry {
   const value = ev.body.kind === "upsert" ? (ev.body.fields[key] ?? null) : null;
   return { record, key, author: ev.author, seq: ev.seq, wall: ev.hlc.wall, counter: ev.hlc.counter, value };
 }

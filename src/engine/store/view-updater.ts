@@ -6,11 +6,12 @@
  */
 import type Database from "better-sqlite3";
 import { decodeStrict, encodeCanonical } from "../cbor.js";
-import { parseBody, type SignedEvent } from "../event.js";
+import { parseBody, type EventFacts } from "../event.js";
 import type { RecordId, RecordType } from "../ids.js";
 import { applyEvent, isAlive, racesWith, writeRefOf, type WriteRef } from "../record-state.js";
 import { conflictEntryFor } from "../view.js";
 import { decodeKeys, decodeLocalState, encodeKeys, encodeLocalState, type AuthorIndex } from "./record-codec.js";
+import { StoreCorruptError } from "./store-corrupt-error.js";
 
 const KIND_NAMES = ["", "upsert", "delete", "attachment"] as const;
 
@@ -25,12 +26,9 @@ interface WriteRow {
   keys: Buffer;
 }
 
-/** The parts of an applied event the view needs (no id, prev or signature). */
-export type ViewEvent = Pick<SignedEvent, "author" | "seq" | "hlc" | "body">;
-
 export interface ViewUpdater {
   /** Folds an applied event into the view. `authorIx` is the event author's row in `authors`. */
-  apply(ev: ViewEvent, authorIx: number): void;
+  apply(ev: EventFacts, authorIx: number): void;
 }
 
 export function createViewUpdater(db: Database.Database, authors: AuthorIndex): ViewUpdater {
@@ -68,19 +66,17 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex): 
   }
 
   /** The stored event behind a write (only needed when it lost a race: rare). */
-  function loadLoser(ref: WriteRef, ix: number): ViewEvent {
+  function loadLoser(ref: WriteRef, ix: number): EventFacts {
     const row = getEvent.get(ix, ref.stamp.seq);
     const decoded = row ? decodeStrict(row.body) : undefined;
     const body = row && decoded?.ok ? parseBody(row.kind, decoded.value) : undefined;
-    if (!body || typeof body === "string") throw new Error(`store is missing the body of event ${ref.stamp.author}#${ref.stamp.seq}`);
+    if (!body || typeof body === "string") throw new StoreCorruptError(`the body of event ${ref.stamp.author}#${ref.stamp.seq} is missing`);
     const { wall, counter, author, seq } = ref.stamp;
     return { author, seq, hlc: { wall, counter }, body };
   }
 
   return {
-    apply(view, authorIx) {
-      // The pure functions take a SignedEvent but read only these parts.
-      const ev = view as SignedEvent;
+    apply(ev, authorIx) {
       const ref = writeRefOf(ev);
       if (!ref || ev.body.kind === "unknown") return;
       const rid: RecordId = ev.body.record;
@@ -101,7 +97,7 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex): 
         const refs = rows.map((r) => rowToRef(r, names));
         for (const lost of racesWith(ref, refs)) {
           const loserIx = lost.loser === ref ? authorIx : rows[refs.indexOf(lost.loser)]!.author_ix;
-          const loserEv = lost.loser === ref ? ev : (loadLoser(lost.loser, loserIx) as SignedEvent);
+          const loserEv = lost.loser === ref ? ev : loadLoser(lost.loser, loserIx);
           const entry = conflictEntryFor(rid, lost.key, loserEv);
           putConflict.run(rid, entry.key, loserIx, entry.seq, entry.wall, entry.counter, encodeCanonical(entry.value));
         }
