@@ -27,3 +27,10 @@ export function rangeSetRemove(set: RangeSet, from: number, to: number): RangeSe
   }
   return out;
 }
+
+/** How many integers the set covers. */
+export function rangeSetSize(set: RangeSet): number {
+  let n = 0;
+  for (const [a, b] of set) n += b - a + 1;
+  return n;
+}

@@ -20,7 +20,7 @@ import type { AuthorId } from "../ids.js";
 import type { IngestReport } from "../store/ingest-types.js";
 import { decodeMessage, encodeMessage, type FrontierEntry, type RangeRequest, type SyncMessage } from "./messages.js";
 import { createTrickle, type Trickle, type TrickleOptions } from "./trickle.js";
-import { rangeSetAdd, rangeSetRemove, type RangeSet } from "./range-set.js";
+import { rangeSetAdd, rangeSetRemove, rangeSetSize, type RangeSet } from "./range-set.js";
 
 /** What the sync node needs from a store. The SQLite store implements it. */
 export interface SyncStore {
@@ -85,7 +85,8 @@ export interface SyncStats {
   bytesSent: number;
   framesReceived: number;
   dropped: Record<string, number>;
-  suppressedAnswers: number;
+  /** Events this node was about to send but overheard from another station first. */
+  suppressedEvents: number;
 }
 
 export class SyncNode {
@@ -99,7 +100,7 @@ export class SyncNode {
     bytesSent: 0,
     framesReceived: 0,
     dropped: {},
-    suppressedAnswers: 0,
+    suppressedEvents: 0,
   };
 
   constructor(options: SyncNodeOptions) {
@@ -220,9 +221,9 @@ export class SyncNode {
     const end = start + items.length - 1;
     const a = this.answers.get(author);
     if (a) {
-      const before = a.ranges.length;
+      const before = rangeSetSize(a.ranges);
       a.ranges = rangeSetRemove(a.ranges, start, end);
-      if (a.ranges.length !== before || a.ranges.length === 0) this.stats.suppressedAnswers++;
+      this.stats.suppressedEvents += before - rangeSetSize(a.ranges); // overheard: no need to send them ourselves
       if (a.ranges.length === 0) this.answers.delete(author);
     }
     if (end <= this.o.store.headSeq(author)) return; // all known: nothing to ingest
