@@ -13,6 +13,7 @@ import { recordId, recordType, type AuthorId } from "../src/engine/ids.js";
 import { applyEvent, encodeRecordState, writeRefOf, type RecordState } from "../src/engine/record-state.js";
 import { decodeKeys, decodeLocalState, encodeKeys, encodeLocalState, type AuthorIndex } from "../src/engine/store/record-codec.js";
 import { cborValueArbitrary } from "./support/arbitraries.js";
+import { StoreCorruptError } from "../src/engine/store/store-corrupt-error.js";
 
 const AUTHORS = ["00", "7f", "ff"].map((b) => b.repeat(32) as AuthorId);
 const index: AuthorIndex = {
@@ -125,8 +126,8 @@ describe("record codec (local form)", () => {
     const [ev] = events([{ kind: "upsert", author: 0, wall: 5, counter: 0, fields: { a: 1 }, attachment: { field: "p", hash: new Uint8Array(32), size: 1, mime: "image/jpeg" } }]);
     const s = applyEvent(undefined, ev as SignedEvent) as RecordState;
     const bytes = encodeLocalState(s, index);
-    assert.throws(() => decodeLocalState(s.record, s.type, bytes.subarray(0, bytes.length - 1), index), /corrupt/);
-    assert.throws(() => decodeLocalState(s.record, s.type, encodeCanonical([1, new Uint8Array([0x80]), 0, null, null, [], []]), index), /corrupt/);
-    assert.throws(() => decodeLocalState(s.record, s.type, encodeCanonical([1, new Uint8Array(0), 0, null, null, [], []]), index), /corrupt/);
+    assert.throws(() => decodeLocalState(s.record, s.type, bytes.subarray(0, bytes.length - 1), index), StoreCorruptError);
+    assert.throws(() => decodeLocalState(s.record, s.type, encodeCanonical([1, new Uint8Array([0x80]), 0, null, null, [], []]), index), StoreCorruptError);
+    assert.throws(() => decodeLocalState(s.record, s.type, encodeCanonical([1, new Uint8Array(0), 0, null, null, [], []]), index), StoreCorruptError);
   });
 });

@@ -7,6 +7,7 @@ import type Database from "better-sqlite3";
 import { AUTHOR_SHORT_BYTES } from "../constants.js";
 import { shortTag } from "../frontier.js";
 import { hexToBytes, toAuthorId, type AuthorId } from "../ids.js";
+import { StoreCorruptError } from "./store-corrupt-error.js";
 
 /** The newest event of a feed held by the store (seq 0: none). */
 export interface Head {
@@ -78,7 +79,7 @@ export class AuthorRegistry {
   /** The author at row `ix`; the store only holds rows it wrote, so a miss is corruption. */
   byRow(ix: number): AuthorRow {
     const a = this.byIx.get(ix);
-    if (!a) throw new Error(`store refers to unknown author row ${ix}`);
+    if (!a) throw new StoreCorruptError(`a row refers to unknown author row ${ix}`);
     return a;
   }
 

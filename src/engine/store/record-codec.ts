@@ -27,6 +27,7 @@ import { CborWriter, decodeStrict, type CborValue } from "../cbor.js";
 import type { AuthorId, RecordId, RecordType } from "../ids.js";
 import type { AttachmentState, FieldState, RecordState } from "../record-state.js";
 import type { Stamp } from "../stamp.js";
+import { StoreCorruptError } from "./store-corrupt-error.js";
 
 const FORMAT = 1;
 
@@ -178,7 +179,7 @@ export function encodeKeys(kind: "upsert" | "delete" | "attachment", keys: reado
     if (wanted.has(name)) positions.push(pos);
     pos++;
   }
-  if (positions.length !== wanted.size) throw new Error("a written key is missing from the record's state");
+  if (positions.length !== wanted.size) throw new StoreCorruptError("a written key is missing from its record's state");
   const bits = Buffer.alloc(((positions[positions.length - 1] as number) >> 3) + 1);
   for (const p of positions) bits[p >> 3] = (bits[p >> 3] as number) | (1 << (p & 7));
   return bits;
@@ -210,7 +211,7 @@ export function decodeKeys(kind: "upsert" | "delete" | "attachment", bits: Uint8
 const EMPTY = Buffer.alloc(0);
 
 function corrupt(what: string): never {
-  throw new Error(`corrupt ${what} in store`);
+  throw new StoreCorruptError(`a stored ${what} is unreadable`);
 }
 
 /** A stamp index, or null for "none". */

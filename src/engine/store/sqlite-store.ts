@@ -32,6 +32,7 @@ import { decodeLocalState, type AuthorIndex } from "./record-codec.js";
 import { createViewUpdater, type ViewUpdater } from "./view-updater.js";
 import { sharedVerifyPool, type VerifyPool } from "./verify-pool.js";
 import type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
+import { StoreCorruptError } from "./store-corrupt-error.js";
 
 export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
 export { MembershipError } from "./author-registry.js";
@@ -84,7 +85,7 @@ export class SqliteStore {
   private readonly authorIndex: AuthorIndex = {
     ixOf: (author) => {
       const a = this.authors.get(author);
-      if (!a) throw new Error(`record state refers to unknown author ${author}`);
+      if (!a) throw new StoreCorruptError(`a record state refers to unknown author ${author}`);
       return a.ix;
     },
     authorOf: (ix) => this.authors.byRow(ix).author,
@@ -373,7 +374,7 @@ export class SqliteStore {
     let prev: { id: Buffer; wall: number; counter: number } | null = null;
     if (seq > 1) {
       prev = seq - 1 === a.head.seq ? { id: a.head.id as Buffer, wall: a.head.wall, counter: a.head.counter } : (this.stmt.eventAt.get(a.ix, seq - 1) ?? null);
-      if (!prev) throw new Error(`feed ${a.author} has a hole at ${seq - 1} below its head ${a.head.seq}`);
+      if (!prev) throw new StoreCorruptError(`feed ${a.author} has a hole at ${seq - 1} below its head ${a.head.seq}`);
     }
     const early = c.form === "wire" ? this.resolvedAhead?.get(seq) : undefined;
     const r = early && sameBytes(early.prev, prev?.id ?? null) ? early : this.resolve(c, prev);
@@ -623,7 +624,7 @@ interface EventRow {
 function rowToEvent(author: AuthorId, row: EventRow, prevId: Buffer | null): SignedEvent {
   const decoded = decodeStrict(row.body);
   const body = decoded.ok ? parseBody(row.kind, decoded.value) : "malformed-body";
-  if (typeof body === "string") throw new Error(`stored event ${author}#${row.seq} has an unreadable body`);
+  if (typeof body === "string") throw new StoreCorruptError(`stored event ${author}#${row.seq} has an unreadable body`);
   return {
     author, seq: row.seq, prev: prevId ? toEventId(prevId) : null, hlc: { wall: row.wall, counter: row.counter },
     body, id: toEventId(row.id), sig: row.sig,
