@@ -23,6 +23,8 @@ export interface SimSite {
   /** Records a new submission version at this site: only `fields` changed. */
   upsert(record: string, type: string, fields: CborMap): SignedEvent;
   remove(record: string, type: string): SignedEvent;
+  /** Tells the sync node that events were appended to the store directly (by a bridge). */
+  announce(): void;
 }
 
 export interface SimNetworkOptions {
@@ -114,5 +116,6 @@ function makeSite(name: string, signer: Signer, store: SqliteStore, node: SyncNo
       ),
     remove: (record, type) =>
       author(() => store.append({ kind: "delete", record: recordId(record), type: recordType(type), base: baseOf(recordId(record)) })),
+    announce: () => author(() => undefined),
   };
 }

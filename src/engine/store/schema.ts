@@ -4,7 +4,7 @@
  */
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -71,12 +71,16 @@ CREATE TABLE IF NOT EXISTS forks (
 -- record appends to the table and to records_by_type (SQLite orders equal
 -- types by rowid); only the UNIQUE index on record_id (random uuids) takes
 -- random inserts.
+-- "changed" is the view's change sequence: every state change of a record
+-- gives it the next number, so a reader (the bridge's writer) can follow
+-- "records changed since N" across restarts without a hook to miss.
 CREATE TABLE IF NOT EXISTS records (
   rix       INTEGER PRIMARY KEY,
   record_id TEXT NOT NULL UNIQUE,
   type      TEXT NOT NULL,
   alive     INTEGER NOT NULL,
-  state     BLOB NOT NULL
+  state     BLOB NOT NULL,
+  changed   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS records_by_type ON records (type);
 
@@ -119,11 +123,19 @@ CREATE TABLE IF NOT EXISTS counters (
 export function migrate(db: Database.Database): void {
   db.exec(DDL);
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
-  if (!row) {
-    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
-  } else if (row.value > SCHEMA_VERSION) {
+  if (row && row.value > SCHEMA_VERSION) {
     throw new Error(
       `the store was written by a newer meshlogd (schema ${row.value}, this one knows ${SCHEMA_VERSION}); upgrade meshlogd or point it at another data directory`,
     );
   }
+  db.transaction(() => {
+    if (row && row.value < 2) {
+      // Schema 1 had no change sequence: number the existing records in row order.
+      db.exec("ALTER TABLE records ADD COLUMN changed INTEGER NOT NULL DEFAULT 0; UPDATE records SET changed = rix;");
+    }
+    db.exec("CREATE INDEX IF NOT EXISTS records_by_change ON records (changed)");
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+      SCHEMA_VERSION,
+    );
+  })();
 }

@@ -81,6 +81,8 @@ export class SqliteStore {
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
   private digestCache: Buffer | null = null;
+  /** The newest number of the view's change sequence handed out (records.changed). */
+  private lastChange = 0;
   /** Author rows by number and back, for the stored (local) form of record states. */
   private readonly authorIndex: AuthorIndex = {
     ixOf: (author) => {
@@ -135,7 +137,8 @@ export class SqliteStore {
     };
     this.authors = new AuthorRegistry(this.db);
     this.gap = createGapBuffer(this.db);
-    this.view = createViewUpdater(this.db, this.authorIndex);
+    this.lastChange = (this.db.prepare("SELECT max(changed) AS m FROM records").get() as { m: number | null }).m ?? 0;
+    this.view = createViewUpdater(this.db, this.authorIndex, () => ++this.lastChange);
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });
     if (this.signer) this.addMember(this.signer.author, "self");
   }
@@ -478,6 +481,16 @@ export class SqliteStore {
     for (const [reason, n] of Object.entries(report.refused)) bump(`refused.${reason}`, n ?? 0);
   }
 
+  /**
+   * Runs `fn` in one transaction with the store's own writes (append, ingest)
+   * nested inside it: a caller's rows (a bridge cursor, an outbox entry) commit
+   * together with the events they describe, or not at all. If `fn` throws,
+   * everything rolls back and the store's caches are reloaded.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.transaction(fn);
+  }
+
   /** Runs `fn` in one transaction; on failure, in-memory caches are reloaded from the rolled-back file. */
   private transaction<T>(fn: () => T): T {
     try {
@@ -554,6 +567,28 @@ export class SqliteStore {
     for (const row of this.stmt.allRecords.iterate()) {
       yield decodeLocalState(row.record_id as RecordId, row.type as RecordType, row.state, this.authorIndex);
     }
+  }
+
+  /**
+   * Records whose state changed after point `after` of the view's change
+   * sequence, oldest change first, at most `limit`; each with the point of its
+   * newest change. A reader that persists the last point it handled misses
+   * nothing across restarts.
+   */
+  changedRecords(after: number, limit: number, types?: readonly string[]): { change: number; state: RecordState }[] {
+    const typeFilter = types ? ` AND type IN (${types.map(() => "?").join(",")})` : "";
+    const rows = this.db
+      .prepare(`SELECT record_id, type, state, changed FROM records WHERE changed > ?${typeFilter} ORDER BY changed LIMIT ?`)
+      .all(after, ...(types ?? []), limit) as { record_id: string; type: string; state: Buffer; changed: number }[];
+    return rows.map((r) => ({
+      change: r.changed,
+      state: decodeLocalState(r.record_id as RecordId, r.type as RecordType, r.state, this.authorIndex),
+    }));
+  }
+
+  /** The newest point of the view's change sequence (0 for an empty view). */
+  viewChangeSeq(): number {
+    return this.lastChange;
   }
 
   recordCount(): number {

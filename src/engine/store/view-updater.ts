@@ -31,16 +31,22 @@ export interface ViewUpdater {
   apply(ev: EventFacts, authorIx: number): void;
 }
 
-export function createViewUpdater(db: Database.Database, authors: AuthorIndex): ViewUpdater {
+/**
+ * `nextChange` hands out the view's change sequence (see the records table):
+ * each state change of a record stores the next number with it.
+ */
+export function createViewUpdater(db: Database.Database, authors: AuthorIndex, nextChange: () => number): ViewUpdater {
   const getState = db.prepare<[string], { rix: number; type: string; state: Buffer }>(
     "SELECT rix, type, state FROM records WHERE record_id = ?",
   );
-  const insertState = db.prepare<[string, string, number, Buffer]>(
-    "INSERT INTO records (record_id, type, alive, state) VALUES (?, ?, ?, ?)",
+  const insertState = db.prepare<[string, string, number, Buffer, number]>(
+    "INSERT INTO records (record_id, type, alive, state, changed) VALUES (?, ?, ?, ?, ?)",
   );
   // The type is set only when it changes: assigning an indexed column rewrites its records_by_type entry.
-  const updateState = db.prepare<[number, Buffer, number]>("UPDATE records SET alive = ?, state = ? WHERE rix = ?");
-  const updateTypedState = db.prepare<[string, number, Buffer, number]>("UPDATE records SET type = ?, alive = ?, state = ? WHERE rix = ?");
+  const updateState = db.prepare<[number, Buffer, number, number]>("UPDATE records SET alive = ?, state = ?, changed = ? WHERE rix = ?");
+  const updateTypedState = db.prepare<[string, number, Buffer, number, number]>(
+    "UPDATE records SET type = ?, alive = ?, state = ?, changed = ? WHERE rix = ?",
+  );
   const getWrites = db.prepare<[number], WriteRow>(
     "SELECT author_ix, seq, wall, counter, base_wall, base_counter, kind, keys FROM record_writes WHERE rix = ?",
   );
@@ -87,8 +93,8 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex): 
       let rix: number;
       if (stored) {
         rix = stored.rix;
-        if (state.type === stored.type) updateState.run(isAlive(state) ? 1 : 0, bytes, rix);
-        else updateTypedState.run(state.type, isAlive(state) ? 1 : 0, bytes, rix);
+        if (state.type === stored.type) updateState.run(isAlive(state) ? 1 : 0, bytes, nextChange(), rix);
+        else updateTypedState.run(state.type, isAlive(state) ? 1 : 0, bytes, nextChange(), rix);
         const rows = getWrites.all(rix);
         let fieldNames: string[] | undefined;
         let attachmentNames: string[] | undefined;
@@ -102,7 +108,7 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex): 
           putConflict.run(rid, entry.key, loserIx, entry.seq, entry.wall, entry.counter, encodeCanonical(entry.value));
         }
       } else {
-        rix = Number(insertState.run(rid, state.type, isAlive(state) ? 1 : 0, bytes).lastInsertRowid);
+        rix = Number(insertState.run(rid, state.type, isAlive(state) ? 1 : 0, bytes, nextChange()).lastInsertRowid);
       }
       putWrite.run(
         rix,
