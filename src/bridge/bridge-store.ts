@@ -1,0 +1,235 @@
+/**
+ * The bridge's own tables, in the site's store file so that a poll's events
+ * and the cursor and local copies they came from commit in one transaction
+ * (SqliteStore.atomically), and a write's outcome with the outbox entry.
+ *
+ * - bridge_cursors: where each poller and writer is (JSON per key).
+ * - bridge_local: what the local server holds for each record, as last polled
+ *   or written: the base for "only the fields that changed" and for telling
+ *   our own writes (echoes) from a person's edits.
+ * - bridge_outbox: converged records to write to the local server, with the
+ *   exact planned request so a retry after a crash is byte-identical.
+ */
+import type Database from "better-sqlite3";
+import { decodeStrict, encodeCanonical, isCborMap, type CborValue } from "../engine/cbor.js";
+import type { RecordId } from "../engine/ids.js";
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS bridge_cursors (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS bridge_local (
+  source      TEXT NOT NULL,
+  record_id   TEXT NOT NULL,
+  local_key   TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  answers     BLOB NOT NULL,
+  deleted     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (source, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bridge_local_by_key ON bridge_local (source, local_key);
+
+CREATE TABLE IF NOT EXISTS bridge_outbox (
+  source        TEXT NOT NULL,
+  record_id     TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  action        TEXT,
+  instance_id   TEXT,
+  deprecated_id TEXT,
+  local_key     TEXT,
+  body          TEXT,
+  answers       BLOB,
+  plan_change   INTEGER,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  next_at       INTEGER NOT NULL DEFAULT 0,
+  last_error    TEXT,
+  updated_at    INTEGER NOT NULL,
+  written_at    INTEGER,
+  PRIMARY KEY (source, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bridge_outbox_due ON bridge_outbox (state, next_at);
+`;
+
+/** Answers by local path, in canonical value form (field-codec.ts). */
+export type Answers = Map<string, CborValue>;
+
+/** What the local server holds for one record. */
+export interface LocalCopy {
+  readonly record: RecordId;
+  /** Kobo `_id` (as text) or Central's logical instanceId (`__id`). */
+  readonly localKey: string;
+  /** The current version's instanceID on the local server. */
+  readonly instanceId: string;
+  readonly answers: Answers;
+  readonly deleted: boolean;
+}
+
+export type WriteAction = "create" | "edit" | "delete";
+
+/** A write decided and persisted before it is sent, so a retry sends the same bytes. */
+export interface WritePlan {
+  readonly action: WriteAction;
+  /** The instanceID the submission will have after the write (null for a delete). */
+  readonly instanceId: string | null;
+  readonly deprecatedId: string | null;
+  readonly localKey: string | null;
+  /** The XML to send (null for a delete). */
+  readonly body: string | null;
+  /** What the local copy becomes once the write lands. */
+  readonly answers: Answers;
+  /** The view change of the record this plan was made from. */
+  readonly change: number;
+}
+
+export type OutboxState = "pending" | "written" | "failed";
+
+export interface OutboxEntry {
+  readonly source: string;
+  readonly record: RecordId;
+  readonly state: OutboxState;
+  readonly plan: WritePlan | null;
+  readonly attempts: number;
+  readonly nextAt: number;
+  readonly lastError: string | null;
+  readonly updatedAt: number;
+  readonly writtenAt: number | null;
+}
+
+export function encodeAnswers(a: ReadonlyMap<string, CborValue>): Buffer {
+  return encodeCanonical(Object.fromEntries(a));
+}
+
+export function decodeAnswers(b: Buffer): Answers {
+  const d = decodeStrict(b);
+  if (!d.ok || !isCborMap(d.value)) throw new Error("a stored bridge answer set is unreadable");
+  return new Map(Object.entries(d.value));
+}
+
+interface OutboxRow {
+  source: string; record_id: string; state: string; action: string | null; instance_id: string | null; deprecated_id: string | null;
+  local_key: string | null; body: string | null; answers: Buffer | null; plan_change: number | null; attempts: number;
+  next_at: number; last_error: string | null; updated_at: number; written_at: number | null;
+}
+
+function rowToEntry(r: OutboxRow): OutboxEntry {
+  const plan: WritePlan | null = r.action
+    ? {
+        action: r.action as WriteAction, instanceId: r.instance_id, deprecatedId: r.deprecated_id, localKey: r.local_key,
+        body: r.body, answers: r.answers ? decodeAnswers(r.answers) : new Map(), change: r.plan_change ?? 0,
+      }
+    : null;
+  return {
+    source: r.source, record: r.record_id as RecordId, state: r.state as OutboxState, plan, attempts: r.attempts, nextAt: r.next_at,
+    lastError: r.last_error, updatedAt: r.updated_at, writtenAt: r.written_at,
+  };
+}
+
+export type BridgeStore = ReturnType<typeof createBridgeStore>;
+
+/** Creates the bridge tables if needed and returns their accessors (call inside SqliteStore.atomically to combine writes). */
+export function createBridgeStore(db: Database.Database) {
+  db.exec(DDL);
+  const s = {
+    getCursor: db.prepare<[string], { value: string }>("SELECT value FROM bridge_cursors WHERE key = ?"),
+    setCursor: db.prepare("INSERT INTO bridge_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    local: db.prepare<[string, string], { local_key: string; instance_id: string; answers: Buffer; deleted: number }>(
+      "SELECT local_key, instance_id, answers, deleted FROM bridge_local WHERE source = ? AND record_id = ?",
+    ),
+    localKeys: db.prepare<[string], { record_id: string; local_key: string; instance_id: string }>(
+      "SELECT record_id, local_key, instance_id FROM bridge_local WHERE source = ? AND deleted = 0",
+    ),
+    putLocal: db.prepare(
+      `INSERT INTO bridge_local (source, record_id, local_key, instance_id, answers, deleted) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source, record_id) DO UPDATE SET local_key = excluded.local_key, instance_id = excluded.instance_id,
+       answers = excluded.answers, deleted = excluded.deleted`,
+    ),
+    outbox: db.prepare<[string, string], OutboxRow>("SELECT * FROM bridge_outbox WHERE source = ? AND record_id = ?"),
+    due: db.prepare<[string, number, number], OutboxRow>(
+      "SELECT * FROM bridge_outbox WHERE source = ? AND state != 'written' AND next_at <= ? ORDER BY next_at LIMIT ?",
+    ),
+    markDirty: db.prepare(
+      `INSERT INTO bridge_outbox (source, record_id, state, updated_at) VALUES (?, ?, 'pending', ?)
+       ON CONFLICT (source, record_id) DO UPDATE SET state = CASE WHEN state = 'written' THEN 'pending' ELSE state END,
+       next_at = CASE WHEN state = 'written' THEN 0 ELSE next_at END, attempts = CASE WHEN state = 'written' THEN 0 ELSE attempts END,
+       updated_at = excluded.updated_at`,
+    ),
+    setPlan: db.prepare(
+      `UPDATE bridge_outbox SET action = ?, instance_id = ?, deprecated_id = ?, local_key = ?, body = ?, answers = ?, plan_change = ?,
+       updated_at = ? WHERE source = ? AND record_id = ?`,
+    ),
+    clearPlan: db.prepare(
+      `UPDATE bridge_outbox SET action = NULL, instance_id = NULL, deprecated_id = NULL, local_key = NULL, body = NULL, answers = NULL,
+       plan_change = NULL, updated_at = ? WHERE source = ? AND record_id = ?`,
+    ),
+    setState: db.prepare(
+      "UPDATE bridge_outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE source = ? AND record_id = ?",
+    ),
+    written: db.prepare(
+      `UPDATE bridge_outbox SET state = 'written', action = NULL, instance_id = NULL, deprecated_id = NULL, local_key = NULL, body = NULL,
+       answers = NULL, plan_change = NULL, attempts = 0, next_at = 0, last_error = NULL, updated_at = ?, written_at = ?
+       WHERE source = ? AND record_id = ?`,
+    ),
+    counts: db.prepare<[], { source: string; state: string; n: number }>(
+      "SELECT source, state, count(*) AS n FROM bridge_outbox GROUP BY source, state",
+    ),
+    list: db.prepare<[string, number], OutboxRow>("SELECT * FROM bridge_outbox WHERE state = ? ORDER BY updated_at DESC LIMIT ?"),
+  };
+
+  return {
+    cursor<T>(key: string): T | undefined {
+      const row = s.getCursor.get(key);
+      return row ? (JSON.parse(row.value) as T) : undefined;
+    },
+    setCursor(key: string, value: unknown): void {
+      s.setCursor.run(key, JSON.stringify(value));
+    },
+    local(source: string, record: RecordId): LocalCopy | undefined {
+      const r = s.local.get(source, record);
+      return r
+        ? { record, localKey: r.local_key, instanceId: r.instance_id, answers: decodeAnswers(r.answers), deleted: r.deleted === 1 }
+        : undefined;
+    },
+    /** Live local copies of a source: local key → record and current instanceID. */
+    liveLocalKeys(source: string): Map<string, { record: RecordId; instanceId: string }> {
+      const out = new Map<string, { record: RecordId; instanceId: string }>();
+      for (const r of s.localKeys.iterate(source)) out.set(r.local_key, { record: r.record_id as RecordId, instanceId: r.instance_id });
+      return out;
+    },
+    putLocal(source: string, c: LocalCopy): void {
+      s.putLocal.run(source, c.record, c.localKey, c.instanceId, encodeAnswers(c.answers), c.deleted ? 1 : 0);
+    },
+    outbox(source: string, record: RecordId): OutboxEntry | undefined {
+      const r = s.outbox.get(source, record);
+      return r ? rowToEntry(r) : undefined;
+    },
+    /** Entries not yet written whose retry time has come. */
+    due(source: string, now: number, limit: number): OutboxEntry[] {
+      return s.due.all(source, now, limit).map(rowToEntry);
+    },
+    /** Marks a record as needing a write (a written entry becomes pending again; a failing one keeps its back-off). */
+    markDirty(source: string, record: RecordId, now: number): void {
+      s.markDirty.run(source, record, now);
+    },
+    setPlan(source: string, record: RecordId, p: WritePlan, now: number): void {
+      s.setPlan.run(p.action, p.instanceId, p.deprecatedId, p.localKey, p.body, encodeAnswers(p.answers), p.change, now, source, record);
+    },
+    clearPlan(source: string, record: RecordId, now: number): void {
+      s.clearPlan.run(now, source, record);
+    },
+    setState(source: string, record: RecordId, state: OutboxState, attempts: number, nextAt: number, error: string | null, now: number): void {
+      s.setState.run(state, attempts, nextAt, error, now, source, record);
+    },
+    markWritten(source: string, record: RecordId, now: number): void {
+      s.written.run(now, now, source, record);
+    },
+    /** Entry counts by source and state, for status. */
+    counts(): { source: string; state: OutboxState; n: number }[] {
+      return s.counts.all().map((r) => ({ source: r.source, state: r.state as OutboxState, n: r.n }));
+    },
+    list(state: OutboxState, limit: number): OutboxEntry[] {
+      return s.list.all(state, limit).map(rowToEntry);
+    },
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * A KoboToolbox form (asset) as a LocalForm. The data API has no "edited
+ * since" stamp (kpi#7259), so a poll pass is:
+ *  1. new rows by `_id` high-water mark, 1,000 per page (Kobo's cap), sorted;
+ *  2. a light scan of every row's `_id` and `_uuid`: a changed `_uuid` is an
+ *     edit (fetched in full), a known `_id` that is missing was deleted.
+ * Writes go through OpenRosa `/submission` (the v2 API cannot create).
+ */
+import { z } from "zod";
+import type { RecordId } from "../engine/ids.js";
+import type { FormSchema } from "./form-schema.js";
+import { KOBO_MAX_PAGE, type KoboClient, type KoboRow } from "./kobo-client.js";
+import type { CurrentVersion, LocalForm, ObservedVersion, PollItem, PollPass } from "./local-form.js";
+import { valuesFromKoboJson } from "./submission-values.js";
+import { fail, ok, type Result } from "./upstream.js";
+import { firstChild, parseXml, textOf, XmlError } from "./xml.js";
+
+/** Rows fetched in full per request when the scan finds edits. */
+const EDIT_FETCH_BATCH = 200;
+
+const rowIdsSchema = z.object({ _id: z.number().int(), _uuid: z.string().optional(), "meta/instanceID": z.string().optional() });
+
+export interface KoboCursor {
+  /** Highest `_id` whose row has been taken in. */
+  readonly lastId: number;
+}
+
+function instanceOf(row: z.infer<typeof rowIdsSchema>): string {
+  return row["meta/instanceID"] ?? `uuid:${row._uuid ?? ""}`;
+}
+
+/** Kobo's `_submission_time` is UTC without a zone ("2024-05-01T10:11:12"). */
+function toIsoUtc(t: unknown): string | null {
+  if (typeof t !== "string" || t === "") return null;
+  return /[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
+}
+
+export function createKoboForm(client: KoboClient, schema: FormSchema): LocalForm {
+  const uid = schema.formId;
+  const source = `kobo:${uid}`;
+
+  function toVersion(row: KoboRow): ObservedVersion | string {
+    const ids = rowIdsSchema.safeParse(row);
+    if (!ids.success) return `a row without a numeric _id: ${JSON.stringify(row).slice(0, 120)}`;
+    const instanceId = instanceOf(ids.data);
+    const root = row["meta/rootUuid"];
+    const record = (typeof root === "string" && root !== "" ? root : instanceId) as RecordId;
+    return {
+      record,
+      localKey: String(ids.data._id),
+      instanceId,
+      answers: valuesFromKoboJson(schema, row),
+      submittedAt: toIsoUtc(row._submission_time),
+    };
+  }
+
+  function versions(rows: readonly KoboRow[]): Result<PollItem[]> {
+    const out: PollItem[] = [];
+    for (const row of rows) {
+      const v = toVersion(row);
+      if (typeof v === "string") return fail({ kind: "bad-response", message: `GET /api/v2/assets/${uid}/data/: ${v}` });
+      out.push({ kind: "version", version: v });
+    }
+    return ok(out);
+  }
+
+  /** Step 1: rows above the high-water mark. */
+  async function takeNew(lastId: number, pass: PollPass): Promise<Result<number>> {
+    for (;;) {
+      const page = await client.listData(uid, { query: { _id: { $gt: lastId } }, sort: { _id: 1 }, limit: KOBO_MAX_PAGE });
+      if (!page.ok) return page;
+      const items = versions(page.value.results);
+      if (!items.ok) return items;
+      for (const it of items.value) if (it.kind === "version") lastId = Math.max(lastId, Number(it.version.localKey));
+      if (items.value.length > 0) pass.onPage(items.value, { lastId } satisfies KoboCursor);
+      if (page.value.next === null || page.value.results.length === 0) return ok(lastId);
+    }
+  }
+
+  /** Step 2: every row's identity, to find edits, rows we never took in, and deletions. */
+  async function scan(lastId: number, pass: PollPass): Promise<Result<void>> {
+    const seen = new Map<number, string>();
+    let after = 0;
+    for (;;) {
+      const page = await client.listData(uid, {
+        query: { _id: { $gt: after, $lte: lastId } },
+        sort: { _id: 1 },
+        fields: ["_id", "_uuid", "meta/instanceID"],
+        limit: KOBO_MAX_PAGE,
+      });
+      if (!page.ok) return page;
+      for (const row of page.value.results) {
+        const ids = rowIdsSchema.safeParse(row);
+        if (!ids.success) return fail({ kind: "bad-response", message: `GET /api/v2/assets/${uid}/data/: a row without a numeric _id` });
+        seen.set(ids.data._id, instanceOf(ids.data));
+        after = Math.max(after, ids.data._id);
+      }
+      if (page.value.next === null || page.value.results.length === 0) break;
+    }
+    const known = pass.known();
+    const stale = [...seen].filter(([id, inst]) => known.get(String(id))?.instanceId !== inst).map(([id]) => id);
+    for (let i = 0; i < stale.length; i += EDIT_FETCH_BATCH) {
+      const ids = stale.slice(i, i + EDIT_FETCH_BATCH);
+      const page = await client.listData(uid, { query: { _id: { $in: ids } }, sort: { _id: 1 }, limit: KOBO_MAX_PAGE });
+      if (!page.ok) return page;
+      const items = versions(page.value.results);
+      if (!items.ok) return items;
+      if (items.value.length > 0) pass.onPage(items.value);
+    }
+    const gone: PollItem[] = [];
+    for (const key of pass.known().keys()) {
+      const id = Number(key);
+      if (key !== "" && Number.isInteger(id) && id <= lastId && !seen.has(id)) gone.push({ kind: "gone", localKey: key });
+    }
+    if (gone.length > 0) pass.onPage(gone);
+    return ok(undefined);
+  }
+
+  async function findId(record: RecordId): Promise<Result<number | null>> {
+    const page = await client.listData(uid, { query: { "meta/rootUuid": record }, fields: ["_id"], limit: 1 });
+    if (!page.ok) return page;
+    const id = page.value.results[0]?._id;
+    return ok(typeof id === "number" ? id : null);
+  }
+
+  return {
+    source,
+    schema,
+    describe: `KoboToolbox asset ${uid} ("${schema.title}") at ${client.url}`,
+
+    async poll(cursor, pass) {
+      const start = (cursor as KoboCursor | undefined)?.lastId ?? 0;
+      const lastId = await takeNew(start, pass);
+      if (!lastId.ok) return lastId;
+      const scanned = await scan(lastId.value, pass);
+      if (!scanned.ok) return scanned;
+      return ok({ lastId: lastId.value } satisfies KoboCursor);
+    },
+
+    async current(record, localKey): Promise<Result<CurrentVersion | null>> {
+      let id = localKey ? Number(localKey) : NaN;
+      if (!Number.isInteger(id)) {
+        const found = await findId(record);
+        if (!found.ok) return found;
+        if (found.value === null) return ok(null);
+        id = found.value;
+      }
+      const xml = await client.getSubmissionXml(uid, id);
+      if (!xml.ok) return xml;
+      if (xml.value === null) return ok(null);
+      try {
+        const meta = firstChild(parseXml(xml.value), "meta");
+        const inst = meta ? firstChild(meta, "instanceID") : undefined;
+        if (!inst) return fail({ kind: "bad-response", message: `submission ${id} of ${uid} has no meta/instanceID` });
+        return ok({ localKey: String(id), instanceId: textOf(inst).trim(), xml: xml.value });
+      } catch (err) {
+        if (err instanceof XmlError) return fail({ kind: "bad-response", message: `submission ${id} of ${uid}: ${err.message}` });
+        throw err;
+      }
+    },
+
+    async create(_record, xml) {
+      const r = await client.submit(xml);
+      return r.ok ? ok(undefined) : r;
+    },
+
+    async edit(_record, _localKey, xml) {
+      const r = await client.submit(xml);
+      return r.ok ? ok(undefined) : r;
+    },
+
+    async remove(record, localKey) {
+      let id = localKey ? Number(localKey) : NaN;
+      if (!Number.isInteger(id)) {
+        const found = await findId(record);
+        if (!found.ok) return found;
+        if (found.value === null) return ok("absent");
+        id = found.value;
+      }
+      return client.deleteSubmission(uid, id);
+    },
+
+    restore: () => Promise.resolve(ok("unsupported")),
+    close: () => client.close(),
+  };
+}

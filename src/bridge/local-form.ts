@@ -1,0 +1,73 @@
+/**
+ * One mapped form on the site's own server, seen through what the poller and
+ * writer need: changed submission versions, the current version of one
+ * record, and three writes. Implemented for KoboToolbox (kobo-form.ts) and
+ * ODK Central (odk-form.ts); everything above this interface is the same for
+ * both servers.
+ */
+import type { RecordId } from "../engine/ids.js";
+import type { Answers } from "./bridge-store.js";
+import type { FormSchema } from "./form-schema.js";
+import type { Result } from "./upstream.js";
+
+/** A submission version as the local server holds it now. */
+export interface ObservedVersion {
+  /** The record: Kobo `meta/rootUuid`, Central `__id` (both the first version's instanceID). */
+  readonly record: RecordId;
+  /** The server's own key: Kobo `_id` as text, Central `__id`. */
+  readonly localKey: string;
+  /** The current version's instanceID. */
+  readonly instanceId: string;
+  /** Every replicable answer of the form, by local path (absent = unanswered). */
+  readonly answers: Answers;
+  /** When the server first received the record (ISO 8601 UTC), kept as a new record's capture time elsewhere. */
+  readonly submittedAt: string | null;
+}
+
+export type PollItem =
+  | { readonly kind: "version"; readonly version: ObservedVersion }
+  /** A submission the server no longer has (deleted by a person, or by us). */
+  | { readonly kind: "gone"; readonly localKey: string };
+
+/** What the bridge already knows of the form's submissions: local key → record and instanceID. */
+export type KnownKeys = ReadonlyMap<string, { readonly record: RecordId; readonly instanceId: string }>;
+
+export interface PollPass {
+  /**
+   * Called with each batch of changes, in order; the caller commits it before the next page is fetched.
+   * `cursor`, when given, is safe to store with this batch (everything before it is in this or an earlier batch).
+   */
+  readonly onPage: (items: readonly PollItem[], cursor?: unknown) => void;
+  /** The local copies as they are now (read again after each page is committed). */
+  readonly known: () => KnownKeys;
+}
+
+/** The current version of a record on the server. */
+export interface CurrentVersion {
+  readonly localKey: string;
+  readonly instanceId: string;
+  /** The whole submission XML, to patch for an edit (local-only answers survive). */
+  readonly xml: string;
+}
+
+export interface LocalForm {
+  readonly source: string;
+  readonly schema: FormSchema;
+  /** Human description for messages: "KoboToolbox asset aX… at http://kf…". */
+  readonly describe: string;
+  /**
+   * One pass over what changed since `cursor` (undefined: from the beginning). Pages go to `pass.onPage`;
+   * the returned cursor is stored only after the whole pass, so a pass cut short is simply repeated.
+   */
+  poll(cursor: unknown, pass: PollPass): Promise<Result<unknown>>;
+  /** The record's current version on the server; null if it has none (never written, or deleted). */
+  current(record: RecordId, localKey: string | null): Promise<Result<CurrentVersion | null>>;
+  /** Creates a submission; `xml` carries the record's instanceID. */
+  create(record: RecordId, xml: string): Promise<Result<void>>;
+  /** Replaces the current version: `xml` carries a new instanceID and deprecatedID = the current one. */
+  edit(record: RecordId, localKey: string, xml: string): Promise<Result<void>>;
+  remove(record: RecordId, localKey: string): Promise<Result<"deleted" | "absent">>;
+  /** Brings back a soft-deleted submission (Central); "unsupported" where deletion is final (Kobo). */
+  restore(record: RecordId, localKey: string): Promise<Result<"restored" | "unsupported">>;
+  close(): Promise<void>;
+}

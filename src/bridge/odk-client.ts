@@ -1,0 +1,197 @@
+/**
+ * ODK Central over HTTP (../shared/facts/odk-central-api.md): a User session
+ * (`POST /v1/sessions`, Bearer token) renewed before it expires and once on a
+ * 401; OData for reading, REST for writing. App Users cannot read
+ * submissions, so the bridge needs a User with the project's manager role.
+ * Every call returns a Result; nothing here retries except that one re-login.
+ */
+import { z } from "zod";
+import { createHttpClient, type HttpOutcome, type HttpRequest, type HttpResponse } from "./http-client.js";
+import { classifyFailure, excerpt, fail, ok, parseJson, type Result } from "./upstream.js";
+
+export interface OdkClientOptions {
+  /** Central's base URL, e.g. `https://central.example` (the API is under /v1). */
+  readonly url: string;
+  readonly email: string;
+  readonly password: string;
+  readonly timeoutMs: number;
+  readonly now?: () => number;
+}
+
+/** Renew the session this long before Central says it expires (default lifetime 24 h). */
+export const SESSION_RENEW_MARGIN_MS = 60 * 60 * 1000;
+
+const sessionSchema = z.object({ token: z.string().min(1), expiresAt: z.string() });
+const odataPageSchema = z.object({
+  value: z.array(z.record(z.string(), z.unknown())),
+  "@odata.nextLink": z.string().optional(),
+});
+const submissionSchema = z.object({
+  instanceId: z.string(),
+  deletedAt: z.string().nullable().optional(),
+  currentVersion: z.object({ instanceId: z.string() }).passthrough().optional(),
+});
+const submissionListSchema = z.array(z.object({ instanceId: z.string() }).passthrough());
+
+export type ODataRow = Record<string, unknown>;
+export type SubmissionMeta = z.infer<typeof submissionSchema>;
+
+export interface OdkClient {
+  readonly url: string;
+  getProjects(): Promise<Result<unknown>>;
+  getForms(project: number): Promise<Result<unknown>>;
+  getForm(project: number, form: string): Promise<Result<unknown>>;
+  getFormXml(project: number, form: string): Promise<Result<string>>;
+  getFields(project: number, form: string, odata: boolean): Promise<Result<unknown>>;
+  /** One page of OData rows; `next` is the nextLink rewritten onto our base URL (its host is Central's configured domain). */
+  odataPage(urlOrPath: string): Promise<Result<{ rows: ODataRow[]; next: string | null }>>;
+  /** Logical instanceIds of the form's soft-deleted submissions. */
+  listDeleted(project: number, form: string): Promise<Result<string[]>>;
+  /** A submission's metadata (null if there is none, or it is deleted). */
+  getSubmission(project: number, form: string, instanceId: string): Promise<Result<SubmissionMeta | null>>;
+  getSubmissionXml(project: number, form: string, instanceId: string): Promise<Result<string | null>>;
+  createSubmission(project: number, form: string, xml: string): Promise<Result<SubmissionMeta>>;
+  updateSubmission(project: number, form: string, instanceId: string, xml: string): Promise<Result<SubmissionMeta>>;
+  deleteSubmission(project: number, form: string, instanceId: string): Promise<Result<"deleted" | "absent">>;
+  restoreSubmission(project: number, form: string, instanceId: string): Promise<Result<"restored">>;
+  close(): Promise<void>;
+}
+
+function odkDetail(res: HttpResponse): { message: string; code: number | null } {
+  try {
+    const j = JSON.parse(res.body.toString("utf8")) as { message?: unknown; code?: unknown };
+    return {
+      message: typeof j.message === "string" ? j.message : excerpt(res.body),
+      code: typeof j.code === "number" ? j.code : null,
+    };
+  } catch {
+    return { message: excerpt(res.body), code: null };
+  }
+}
+
+export function createOdkClient(options: OdkClientOptions): OdkClient {
+  const http = createHttpClient({ baseUrl: options.url, timeoutMs: options.timeoutMs });
+  const now = options.now ?? Date.now;
+  const base = new URL(http.baseUrl);
+  let session: { token: string; expiresAt: number } | null = null;
+
+  async function login(): Promise<Result<string>> {
+    const out = await http.send({
+      method: "POST",
+      url: "/v1/sessions",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: options.email, password: options.password }),
+    });
+    if (out.kind !== "response" || out.status !== 200) return fail(classifyFailure("POST /v1/sessions", out, odkDetail));
+    const parsed = parseJson("POST /v1/sessions", out, sessionSchema);
+    if (!parsed.ok) return parsed;
+    const expiresAt = Date.parse(parsed.value.expiresAt);
+    session = { token: parsed.value.token, expiresAt: Number.isFinite(expiresAt) ? expiresAt : now() + SESSION_RENEW_MARGIN_MS };
+    return ok(session.token);
+  }
+
+  async function token(): Promise<Result<string>> {
+    if (session && session.expiresAt - now() > SESSION_RENEW_MARGIN_MS) return ok(session.token);
+    return login();
+  }
+
+  /** Sends with the session; on a 401 logs in again once (the session may have been revoked or expired early). */
+  async function send(req: HttpRequest): Promise<Result<HttpOutcome>> {
+    for (let attempt = 0; ; attempt++) {
+      const t = await token();
+      if (!t.ok) return t;
+      const out = await http.send({ ...req, headers: { ...req.headers, authorization: `Bearer ${t.value}` } });
+      if (out.kind === "response" && out.status === 401 && attempt === 0) {
+        session = null;
+        continue;
+      }
+      return ok(out);
+    }
+  }
+
+  async function call<T>(req: HttpRequest, expect: number, schema: z.ZodType<T>): Promise<Result<T>> {
+    const what = `${req.method} ${req.url}`;
+    const sent = await send(req);
+    if (!sent.ok) return sent;
+    const out = sent.value;
+    if (out.kind !== "response" || out.status !== expect) return fail(classifyFailure(what, out, odkDetail));
+    return parseJson(what, out, schema);
+  }
+
+  async function text(path: string): Promise<Result<string | null>> {
+    const sent = await send({ method: "GET", url: path });
+    if (!sent.ok) return sent;
+    const out = sent.value;
+    if (out.kind === "response" && out.status === 404) return ok(null);
+    if (out.kind !== "response" || out.status !== 200) return fail(classifyFailure(`GET ${path}`, out, odkDetail));
+    const body = out.body.toString("utf8");
+    if (!body.trimStart().startsWith("<")) return fail({ kind: "bad-response", message: `GET ${path}: the body is not XML: ${excerpt(out.body)}` });
+    return ok(body);
+  }
+
+  const formPath = (p: number, f: string) => `/v1/projects/${p}/forms/${encodeURIComponent(f)}`;
+  const subPath = (p: number, f: string, id: string) => `${formPath(p, f)}/submissions/${encodeURIComponent(id)}`;
+  const xmlHeaders = { "content-type": "application/xml" };
+
+  return {
+    url: options.url,
+    getProjects: () => call({ method: "GET", url: "/v1/projects" }, 200, z.unknown()),
+    getForms: (p) => call({ method: "GET", url: `/v1/projects/${p}/forms` }, 200, z.unknown()),
+    getForm: (p, f) => call({ method: "GET", url: formPath(p, f) }, 200, z.unknown()),
+    async getFormXml(p, f) {
+      const r = await text(`${formPath(p, f)}.xml`);
+      if (!r.ok) return r;
+      return r.value === null ? fail({ kind: "rejected", status: 404, code: 404.1, message: `form ${f} not found in project ${p}` }) : ok(r.value);
+    },
+    getFields: (p, f, odata) => call({ method: "GET", url: `${formPath(p, f)}/fields?odata=${odata}` }, 200, z.unknown()),
+
+    async odataPage(urlOrPath) {
+      const page = await call({ method: "GET", url: urlOrPath }, 200, odataPageSchema);
+      if (!page.ok) return page;
+      const link = page.value["@odata.nextLink"];
+      let next: string | null = null;
+      if (link) {
+        // Central builds nextLink from its configured domain, not from the address we reached it by.
+        const u = new URL(link, base);
+        next = `${base.origin}${u.pathname}${u.search}`;
+      }
+      return ok({ rows: page.value.value, next });
+    },
+
+    async listDeleted(p, f) {
+      const r = await call({ method: "GET", url: `${formPath(p, f)}/submissions?deleted=true` }, 200, submissionListSchema);
+      return r.ok ? ok(r.value.map((s) => s.instanceId)) : r;
+    },
+
+    async getSubmission(p, f, id) {
+      const sent = await send({ method: "GET", url: subPath(p, f, id) });
+      if (!sent.ok) return sent;
+      if (sent.value.kind === "response" && sent.value.status === 404) return ok(null);
+      if (sent.value.kind !== "response" || sent.value.status !== 200) return fail(classifyFailure(`GET ${subPath(p, f, id)}`, sent.value, odkDetail));
+      return parseJson(`GET ${subPath(p, f, id)}`, sent.value, submissionSchema);
+    },
+
+    getSubmissionXml: (p, f, id) => text(`${subPath(p, f, id)}.xml`),
+
+    createSubmission: (p, f, xml) =>
+      call({ method: "POST", url: `${formPath(p, f)}/submissions`, headers: xmlHeaders, body: xml }, 200, submissionSchema),
+
+    updateSubmission: (p, f, id, xml) => call({ method: "PUT", url: subPath(p, f, id), headers: xmlHeaders, body: xml }, 200, submissionSchema),
+
+    async deleteSubmission(p, f, id) {
+      const sent = await send({ method: "DELETE", url: subPath(p, f, id) });
+      if (!sent.ok) return sent;
+      const out = sent.value;
+      if (out.kind === "response" && out.status === 200) return ok("deleted");
+      if (out.kind === "response" && out.status === 404) return ok("absent");
+      return fail(classifyFailure(`DELETE ${subPath(p, f, id)}`, out, odkDetail));
+    },
+
+    async restoreSubmission(p, f, id) {
+      const r = await call({ method: "POST", url: `${subPath(p, f, id)}/restore` }, 200, z.unknown());
+      return r.ok ? ok("restored") : r;
+    },
+
+    close: () => http.close(),
+  };
+}

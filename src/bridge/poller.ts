@@ -1,0 +1,119 @@
+/**
+ * Turns what changed on the local server into events. Each page of changes
+ * commits in one transaction with the local copies and the cursor, so a
+ * crash repeats at most a page, and a repeated version is recognised as
+ * unchanged (same instanceID) rather than sent twice.
+ *
+ * A version is one of:
+ * - unchanged: the local copy already has its instanceID;
+ * - an echo: the instanceID our own outbox planned (our write, polled back):
+ *   the copy is updated, the outbox entry settled, no event;
+ * - a change: a person's new submission or edit: one upsert with only the
+ *   fields that differ from the local copy.
+ */
+import { isAlive } from "../engine/record-state.js";
+import type { SqliteStore } from "../engine/store/sqlite-store.js";
+import type { Hlc } from "../engine/hlc.js";
+import type { RecordId } from "../engine/ids.js";
+import type { BridgeStore } from "./bridge-store.js";
+import type { LocalForm, ObservedVersion, PollItem } from "./local-form.js";
+import type { ResolvedMapping } from "./mapping.js";
+import { changedFields, needsWrite, SUBMITTED_FIELD } from "./record-translate.js";
+import { ok, type Result } from "./upstream.js";
+
+export interface PollStats {
+  /** Versions looked at. */
+  seen: number;
+  /** Upserts and deletes appended to this site's feed. */
+  events: number;
+  /** Our own writes recognised when polled back. */
+  echoes: number;
+}
+
+export interface PollerDeps {
+  readonly store: SqliteStore;
+  readonly bridge: BridgeStore;
+  readonly mapping: ResolvedMapping;
+  readonly form: LocalForm;
+  readonly hashKey: Uint8Array | null;
+  readonly now: () => number;
+}
+
+function baseOf(store: SqliteStore, record: RecordId): Hlc | null {
+  const s = store.getRecord(record);
+  return s ? { wall: s.lastWrite.wall, counter: s.lastWrite.counter } : null;
+}
+
+/** The outbox entry planned exactly this: our write landed. Settle it (a newer change may need another write). */
+function settle(d: PollerDeps, record: RecordId): void {
+  const { bridge, mapping, form, store } = d;
+  bridge.markWritten(form.source, record, d.now());
+  if (needsWrite(mapping, store.getRecord(record), bridge.local(form.source, record))) bridge.markDirty(form.source, record, d.now());
+}
+
+function takeVersion(d: PollerDeps, v: ObservedVersion, stats: PollStats): void {
+  const { bridge, form, store, mapping } = d;
+  stats.seen += 1;
+  const copy = bridge.local(form.source, v.record);
+  const live = copy !== undefined && !copy.deleted;
+  if (live && copy.instanceId === v.instanceId) {
+    if (copy.localKey !== v.localKey) bridge.putLocal(form.source, { ...copy, localKey: v.localKey });
+    return;
+  }
+  bridge.putLocal(form.source, { record: v.record, localKey: v.localKey, instanceId: v.instanceId, answers: v.answers, deleted: false });
+  const planned = bridge.outbox(form.source, v.record)?.plan;
+  if (planned && planned.instanceId === v.instanceId) {
+    stats.echoes += 1;
+    settle(d, v.record);
+    return;
+  }
+  const fields = changedFields(mapping, live ? copy.answers : undefined, v.answers, d.hashKey);
+  const known = store.getRecord(v.record);
+  if (!live && !known && v.submittedAt) fields[SUBMITTED_FIELD] = v.submittedAt;
+  // A version with no mapped change (a field we do not replicate was edited) still revives a record deleted elsewhere.
+  if (Object.keys(fields).length === 0 && known && isAlive(known)) return;
+  store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(store, v.record), fields });
+  stats.events += 1;
+}
+
+function takeGone(d: PollerDeps, localKey: string, record: RecordId, stats: PollStats): void {
+  const { bridge, form, store, mapping } = d;
+  const copy = bridge.local(form.source, record);
+  if (!copy || copy.deleted) return;
+  bridge.putLocal(form.source, { ...copy, deleted: true, localKey });
+  const planned = bridge.outbox(form.source, record)?.plan;
+  if (planned?.action === "delete") {
+    stats.echoes += 1;
+    settle(d, record);
+    return;
+  }
+  const known = store.getRecord(record);
+  if (known && !isAlive(known)) return; // already deleted in the converged view
+  store.append({ kind: "delete", record, type: mapping.type, base: baseOf(store, record) });
+  stats.events += 1;
+}
+
+/** One poll pass over one form. Returns what it did; a failure leaves everything committed so far in place. */
+export async function pollForm(d: PollerDeps): Promise<Result<PollStats>> {
+  const { bridge, form, store } = d;
+  const key = `poll:${form.source}`;
+  const stats: PollStats = { seen: 0, events: 0, echoes: 0 };
+  const onPage = (items: readonly PollItem[], cursor?: unknown): void => {
+    store.atomically(() => {
+      let byKey: Map<string, { record: RecordId }> | undefined;
+      for (const it of items) {
+        if (it.kind === "version") takeVersion(d, it.version, stats);
+        else {
+          byKey ??= bridge.liveLocalKeys(form.source);
+          const rec = byKey.get(it.localKey)?.record;
+          if (rec) takeGone(d, it.localKey, rec, stats);
+        }
+      }
+      if (cursor !== undefined) bridge.setCursor(key, cursor);
+    });
+  };
+  const result = await form.poll(bridge.cursor(key), { onPage, known: () => bridge.liveLocalKeys(form.source) });
+  if (!result.ok) return result;
+  store.atomically(() => bridge.setCursor(key, result.value));
+  return ok(stats);
+}
