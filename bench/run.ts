@@ -2,10 +2,12 @@
  * `npm run bench`: runs every benchmark in turn. stdout gets only metric
  * lines (one JSON object each); progress and diagnostics go to stderr.
  *
- * Options (for development): `--only=wire,ingest,rss` runs a subset;
- * `--events=N` and `--rss-events=N` shrink the workloads.
+ * Options (for development): `--only=wire,ingest,rss,bridge` runs a subset;
+ * `--events=N`, `--rss-events=N`, `--poll-submissions=N` and
+ * `--write-records=N` shrink the workloads.
  */
 import { availableParallelism } from "node:os";
+import { benchBridgePoll, benchBridgeWrite, BRIDGE_WORKLOAD } from "./bridge.js";
 import { benchIngest, INGEST_WORKLOAD } from "./ingest.js";
 import { log, printMetric, round, since } from "./metrics.js";
 import { benchRss, RSS_WORKLOAD } from "./rss-1m.js";
@@ -17,9 +19,11 @@ function option(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-const only = new Set((option("only") ?? "wire,ingest,rss").split(","));
+const only = new Set((option("only") ?? "wire,ingest,rss,bridge").split(","));
 const events = Number(option("events") ?? INGEST_WORKLOAD.events);
 const rssEvents = Number(option("rss-events") ?? RSS_WORKLOAD.events);
+const pollSubmissions = Number(option("poll-submissions") ?? BRIDGE_WORKLOAD.pollSubmissions);
+const writeRecords = Number(option("write-records") ?? BRIDGE_WORKLOAD.writeRecords);
 
 async function main(): Promise<void> {
   const start = performance.now();
@@ -49,6 +53,13 @@ async function main(): Promise<void> {
   if (only.has("rss")) {
     const r = await benchRss({ ...RSS_WORKLOAD, events: rssEvents });
     printMetric({ metric: "engine.rss_mb_1m_events", value: round(r.rssBytes / 1e6), unit: "MB" });
+  }
+
+  if (only.has("bridge")) {
+    const p = await benchBridgePoll(pollSubmissions);
+    printMetric({ metric: "bridge.poll_submissions_per_s", value: round(p.perSecond), unit: "submissions/s" });
+    const w = await benchBridgeWrite(writeRecords);
+    printMetric({ metric: "bridge.write_submissions_per_s", value: round(w.perSecond), unit: "submissions/s" });
   }
 
   log(`done in ${(since(start) / 1000).toFixed(0)} s`);

@@ -53,7 +53,7 @@ describe("view change sequence", () => {
     s.close();
     // Make it look like schema 1: no change column.
     const db = new Database(path);
-    db.exec("DROP INDEX records_by_change; ALTER TABLE records DROP COLUMN changed; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+    db.exec("DROP TABLE view_changes; ALTER TABLE records DROP COLUMN changed; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
     db.close();
     const up = openStore({ path, verifyPool: null });
     const all = up.changedRecords(0, 10);

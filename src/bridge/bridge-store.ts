@@ -11,7 +11,8 @@
  *   exact planned request so a retry after a crash is byte-identical.
  */
 import type Database from "better-sqlite3";
-import { decodeStrict, encodeCanonical, isCborMap, type CborValue } from "../engine/cbor.js";
+import type { CborValue } from "../engine/cbor.js";
+import { StoreCorruptError } from "../engine/store/store-corrupt-error.js";
 import type { RecordId } from "../engine/ids.js";
 
 const DDL = `
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS bridge_local (
   record_id   TEXT NOT NULL,
   local_key   TEXT NOT NULL,
   instance_id TEXT NOT NULL,
-  answers     BLOB NOT NULL,
+  answers     TEXT NOT NULL,
   deleted     INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS bridge_outbox (
   deprecated_id TEXT,
   local_key     TEXT,
   body          TEXT,
-  answers       BLOB,
+  answers       TEXT,
   plan_change   INTEGER,
   attempts      INTEGER NOT NULL DEFAULT 0,
   next_at       INTEGER NOT NULL DEFAULT 0,
@@ -97,19 +98,29 @@ export interface OutboxEntry {
   readonly writtenAt: number | null;
 }
 
-export function encodeAnswers(a: ReadonlyMap<string, CborValue>): Buffer {
-  return encodeCanonical(Object.fromEntries(a));
+/**
+ * Answers are stored as JSON text: they are local bookkeeping, never signed
+ * or sent, and answer values (text, numbers, arrays, maps; never bytes) have
+ * an exact JSON form that V8 reads and writes faster than CBOR.
+ */
+export function encodeAnswers(a: ReadonlyMap<string, CborValue>): string {
+  return JSON.stringify(Object.fromEntries(a));
 }
 
-export function decodeAnswers(b: Buffer): Answers {
-  const d = decodeStrict(b);
-  if (!d.ok || !isCborMap(d.value)) throw new Error("a stored bridge answer set is unreadable");
-  return new Map(Object.entries(d.value));
+export function decodeAnswers(text: string): Answers {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new StoreCorruptError("a stored bridge answer set is unreadable");
+  return new Map(Object.entries(v as Record<string, CborValue>));
 }
 
 interface OutboxRow {
   source: string; record_id: string; state: string; action: string | null; instance_id: string | null; deprecated_id: string | null;
-  local_key: string | null; body: string | null; answers: Buffer | null; plan_change: number | null; attempts: number;
+  local_key: string | null; body: string | null; answers: string | null; plan_change: number | null; attempts: number;
   next_at: number; last_error: string | null; updated_at: number; written_at: number | null;
 }
 
@@ -134,7 +145,7 @@ export function createBridgeStore(db: Database.Database) {
   const s = {
     getCursor: db.prepare<[string], { value: string }>("SELECT value FROM bridge_cursors WHERE key = ?"),
     setCursor: db.prepare("INSERT INTO bridge_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-    local: db.prepare<[string, string], { local_key: string; instance_id: string; answers: Buffer; deleted: number }>(
+    local: db.prepare<[string, string], { local_key: string; instance_id: string; answers: string; deleted: number }>(
       "SELECT local_key, instance_id, answers, deleted FROM bridge_local WHERE source = ? AND record_id = ?",
     ),
     localKeys: db.prepare<[string], { record_id: string; local_key: string; instance_id: string }>(

@@ -18,6 +18,9 @@ export const RECHECK_DELAY_MS = 1_000;
 /** Outbox entries handled per write pass (the rest wait for the next pass). */
 export const WRITE_BATCH = 200;
 
+/** Writes in flight at once: enough to keep a server busy while we build the next, few enough not to crowd a small field server. */
+export const WRITE_CONCURRENCY = 4;
+
 /** Records read from the view's change sequence per step when filling the outbox. */
 export const ENQUEUE_BATCH = 1_000;
 

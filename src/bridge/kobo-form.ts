@@ -64,16 +64,24 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
     return ok(out);
   }
 
-  /** Step 1: rows above the high-water mark. */
+  /**
+   * Step 1: rows above the high-water mark. The next page is requested before
+   * this one is taken in, so the server builds it while we sign (a page's last
+   * `_id` is all the next query needs).
+   */
   async function takeNew(lastId: number, pass: PollPass): Promise<Result<number>> {
+    const fetchAfter = (id: number) => client.listData(uid, { query: { _id: { $gt: id } }, sort: { _id: 1 }, limit: KOBO_MAX_PAGE });
+    let pending = fetchAfter(lastId);
     for (;;) {
-      const page = await client.listData(uid, { query: { _id: { $gt: lastId } }, sort: { _id: 1 }, limit: KOBO_MAX_PAGE });
+      const page = await pending;
       if (!page.ok) return page;
       const items = versions(page.value.results);
       if (!items.ok) return items;
       for (const it of items.value) if (it.kind === "version") lastId = Math.max(lastId, Number(it.version.localKey));
+      const more = page.value.next !== null && page.value.results.length > 0;
+      if (more) pending = fetchAfter(lastId);
       if (items.value.length > 0) pass.onPage(items.value, { lastId } satisfies KoboCursor);
-      if (page.value.next === null || page.value.results.length === 0) return ok(lastId);
+      if (!more) return ok(lastId);
     }
   }
 

@@ -11,7 +11,7 @@
  * - a change: a person's new submission or edit: one upsert with only the
  *   fields that differ from the local copy.
  */
-import { isAlive } from "../engine/record-state.js";
+import { isAlive, type RecordState } from "../engine/record-state.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { Hlc } from "../engine/hlc.js";
 import type { RecordId } from "../engine/ids.js";
@@ -39,9 +39,9 @@ export interface PollerDeps {
   readonly now: () => number;
 }
 
-function baseOf(store: SqliteStore, record: RecordId): Hlc | null {
-  const s = store.getRecord(record);
-  return s ? { wall: s.lastWrite.wall, counter: s.lastWrite.counter } : null;
+/** The newest write of the record this site has applied: what the new event was made on top of. */
+function baseOf(state: RecordState | undefined): Hlc | null {
+  return state ? { wall: state.lastWrite.wall, counter: state.lastWrite.counter } : null;
 }
 
 /** The outbox entry planned exactly this: our write landed. Settle it (a newer change may need another write). */
@@ -72,7 +72,7 @@ function takeVersion(d: PollerDeps, v: ObservedVersion, stats: PollStats): void 
   if (!live && !known && v.submittedAt) fields[SUBMITTED_FIELD] = v.submittedAt;
   // A version with no mapped change (a field we do not replicate was edited) still revives a record deleted elsewhere.
   if (Object.keys(fields).length === 0 && known && isAlive(known)) return;
-  store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(store, v.record), fields });
+  store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(known), fields });
   stats.events += 1;
 }
 
@@ -89,7 +89,7 @@ function takeGone(d: PollerDeps, localKey: string, record: RecordId, stats: Poll
   }
   const known = store.getRecord(record);
   if (known && !isAlive(known)) return; // already deleted in the converged view
-  store.append({ kind: "delete", record, type: mapping.type, base: baseOf(store, record) });
+  store.append({ kind: "delete", record, type: mapping.type, base: baseOf(known) });
   stats.events += 1;
 }
 

@@ -18,11 +18,18 @@ export const HASH_MARK = "#h";
 /** Bytes of a field hash: enough to tell values apart, too few to be worth storing as a value. */
 const HASH_BYTES = 16;
 
+/** Structural equality of two values (what their canonical encodings would say, without encoding them). */
 export function sameValue(a: CborValue | undefined, b: CborValue | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
   if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  return encodeCanonical(a).equals(encodeCanonical(b));
+  if (a === undefined || b === undefined || a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  }
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
 }
 
 export function isHashed(v: CborValue): boolean {
@@ -66,11 +73,14 @@ export function changedFields(
  * What the converged record asks of the local form: for each mapped unit the
  * record has a value for, that value (null = empty), by local path. Hashed
  * values cannot be written back and are left out, as are units the record
- * says nothing about (the local answer stays).
+ * says nothing about (the local answer stays), and units this site never
+ * sends: they are local-only here, so another site's value must not
+ * overwrite what a person entered at this one.
  */
 export function desiredAnswers(m: ResolvedMapping, state: RecordState): Answers {
   const out: Answers = new Map();
   for (const u of m.units) {
+    if (u.radio === "never") continue;
     const f = state.fields.get(u.shared);
     if (f === undefined || (f.value !== null && isHashed(f.value))) continue;
     out.set(u.local, f.value);

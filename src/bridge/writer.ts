@@ -15,7 +15,7 @@ import { isAlive } from "../engine/record-state.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { RecordId } from "../engine/ids.js";
 import type { BridgeStore, OutboxEntry, WritePlan } from "./bridge-store.js";
-import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retryDelay, WRITE_BATCH } from "./constants.js";
+import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retryDelay, WRITE_BATCH, WRITE_CONCURRENCY } from "./constants.js";
 import type { LocalForm } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
 import { answersToWrite, desiredAnswers, needsWrite, overlay, SUBMITTED_FIELD } from "./record-translate.js";
@@ -207,10 +207,19 @@ async function processEntry(d: WriterDeps, e: OutboxEntry, stats: WriteStats): P
   stats.failed += 1;
 }
 
-/** One write pass over one form: fill the outbox, then write what is due. */
+/**
+ * One write pass over one form: fill the outbox, then write what is due,
+ * WRITE_CONCURRENCY records at a time (each entry is one record, so writes in
+ * flight never touch the same submission).
+ */
 export async function writeForm(d: WriterDeps): Promise<WriteStats> {
   enqueueChanges(d);
   const stats: WriteStats = { written: 0, failed: 0, deferred: 0 };
-  for (const e of d.bridge.due(d.form.source, d.now(), WRITE_BATCH)) await processEntry(d, e, stats);
+  const due = d.bridge.due(d.form.source, d.now(), WRITE_BATCH);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < due.length) await processEntry(d, due[next++]!, stats);
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, due.length) }, lane));
   return stats;
 }

@@ -174,6 +174,15 @@ export function signEvent(
   header: { seq: number; prev: EventId | null; hlc: Hlc },
   body: EventBody,
 ): SignedEvent {
+  return signEventWithBody(signer, header, body).event;
+}
+
+/** signEvent, also handing back the canonical body bytes it encoded (so a store need not encode them again). */
+export function signEventWithBody(
+  signer: Signer,
+  header: { seq: number; prev: EventId | null; hlc: Hlc },
+  body: EventBody,
+): { event: SignedEvent; bodyBytes: Buffer } {
   const bodyBytes = encodeBody(body);
   if (bodyBytes.length > MAX_EVENT_BODY_BYTES) {
     throw new RangeError(`event body is ${bodyBytes.length} bytes; the limit is ${MAX_EVENT_BODY_BYTES}`);
@@ -196,7 +205,8 @@ export function signEvent(
       body: bodyBytes,
     }),
   );
-  return { author: signer.author, ...header, body, id: toEventId(idBytes), sig: signer.sign(signingMessage(idBytes)) };
+  const event = { author: signer.author, ...header, body, id: toEventId(idBytes), sig: signer.sign(signingMessage(idBytes)) };
+  return { event, bodyBytes };
 }
 
 /** Recomputes the id from the event's fields and checks it and the signature. */

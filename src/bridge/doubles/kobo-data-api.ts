@@ -6,7 +6,7 @@
  */
 import { pageLinks, errorReply, jsonReply, textReply, emptyReply, rootXml, NOT_FOUND, XML_TYPE, XML_DECLARATION, escapeXml } from "./kobo-http.js";
 import type { ApiRequest, KoboReply } from "./kobo-http.js";
-import { addUuidPrefix, removeUuidPrefix, submissionJson, type JsonContext } from "./kobo-instance.js";
+import { addUuidPrefix, cachedSubmissionJson, removeUuidPrefix, submissionJson, type JsonContext } from "./kobo-instance.js";
 import { compileFilter, compileProjection, compileSort, parseJsonParam, pythonInt, type DocFilter, type DocOrder, type MongoDoc } from "./kobo-query.js";
 import type { AssetRecord, InstanceRecord, KoboStore } from "./kobo-submissions.js";
 
@@ -60,7 +60,7 @@ export function listData(opts: DataApiOptions, req: ApiRequest, asset: AssetReco
   if ("status" in params) return params;
   const all = opts.store.instancesOf(asset.def.uid);
   const ctx = requestJsonContext(asset, req);
-  const docs = all.map((inst) => ({ inst, doc: submissionJson(inst, ctx) })).filter(({ doc }) => params.filter(doc));
+  const docs = all.map((inst) => ({ inst, doc: cachedSubmissionJson(inst, ctx) })).filter(({ doc }) => params.filter(doc));
   docs.sort((a, b) => params.order(a.doc, b.doc));
   const page = docs.slice(params.start, params.start + params.limit);
   const links = pageLinks(req, docs.length, params.start, params.linkLimit);

@@ -85,6 +85,23 @@ interface NodeDict {
   [name: string]: NodeValue;
 }
 
+/** Built documents by instance, valid while the instance's XML and the links' origin are unchanged. */
+const built = new WeakMap<InstanceView, { xml: string; ctxKey: string; doc: KoboSubmissionJson }>();
+
+/**
+ * The data API's document for a submission, built once per version: kpi keeps
+ * it precomputed in Mongo, so a list does not re-parse every submission's XML.
+ * The document is shared: callers read, filter and project it, never change it.
+ */
+export function cachedSubmissionJson(inst: InstanceView, ctx: JsonContext): Readonly<KoboSubmissionJson> {
+  const ctxKey = `${ctx.origin}|${ctx.format ?? ""}|${inst.attachments.length}`;
+  const hit = built.get(inst);
+  if (hit && hit.xml === inst.xml && hit.ctxKey === ctxKey) return hit.doc;
+  const doc = submissionJson(inst, ctx);
+  built.set(inst, { xml: inst.xml, ctxKey, doc });
+  return doc;
+}
+
 /** The submission as the data API returns it (before any `fields` projection). */
 export function submissionJson(inst: InstanceView, ctx: JsonContext): KoboSubmissionJson {
   const root = parseInstanceXml(inst.xml);

@@ -13,7 +13,7 @@ import {
   encodeBody,
   kindCode,
   parseBody,
-  signEvent,
+  signEventWithBody,
   signingMessage,
   type EventBody,
   type SignedEvent,
@@ -137,7 +137,7 @@ export class SqliteStore {
     };
     this.authors = new AuthorRegistry(this.db);
     this.gap = createGapBuffer(this.db);
-    this.lastChange = (this.db.prepare("SELECT max(changed) AS m FROM records").get() as { m: number | null }).m ?? 0;
+    this.lastChange = (this.db.prepare("SELECT max(seq) AS m FROM view_changes").get() as { m: number | null }).m ?? 0;
     this.view = createViewUpdater(this.db, this.authorIndex, () => ++this.lastChange);
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });
     if (this.signer) this.addMember(this.signer.author, "self");
@@ -202,8 +202,7 @@ export class SqliteStore {
     const signer = this.signer;
     return this.transaction(() => {
       const hlc = this.clock.tick();
-      const ev = signEvent(signer, { seq: me.head.seq + 1, prev: me.head.id ? toEventId(me.head.id) : null, hlc }, body);
-      const bodyBytes = encodeBody(body);
+      const { event: ev, bodyBytes } = signEventWithBody(signer, { seq: me.head.seq + 1, prev: me.head.id ? toEventId(me.head.id) : null, hlc }, body);
       this.applyResolved(me, {
         seq: ev.seq, prev: me.head.id, hlc, kind: kindCode(body), body, bodyBytes, sig: ev.sig, id: hexToBytes(ev.id),
       });
@@ -576,12 +575,16 @@ export class SqliteStore {
    * nothing across restarts.
    */
   changedRecords(after: number, limit: number, types?: readonly string[]): { change: number; state: RecordState }[] {
-    const typeFilter = types ? ` AND type IN (${types.map(() => "?").join(",")})` : "";
+    const typeFilter = types ? ` AND r.type IN (${types.map(() => "?").join(",")})` : "";
+    // A log row is current while the record's own number still equals it; older ones were superseded.
     const rows = this.db
-      .prepare(`SELECT record_id, type, state, changed FROM records WHERE changed > ?${typeFilter} ORDER BY changed LIMIT ?`)
-      .all(after, ...(types ?? []), limit) as { record_id: string; type: string; state: Buffer; changed: number }[];
+      .prepare(
+        `SELECT r.record_id, r.type, r.state, c.seq FROM view_changes c JOIN records r ON r.rix = c.rix
+         WHERE c.seq > ? AND r.changed = c.seq${typeFilter} ORDER BY c.seq LIMIT ?`,
+      )
+      .all(after, ...(types ?? []), limit) as { record_id: string; type: string; state: Buffer; seq: number }[];
     return rows.map((r) => ({
-      change: r.changed,
+      change: r.seq,
       state: decodeLocalState(r.record_id as RecordId, r.type as RecordType, r.state, this.authorIndex),
     }));
   }

@@ -47,6 +47,7 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex, n
   const updateTypedState = db.prepare<[string, number, Buffer, number, number]>(
     "UPDATE records SET type = ?, alive = ?, state = ?, changed = ? WHERE rix = ?",
   );
+  const logChange = db.prepare<[number, number]>("INSERT INTO view_changes (seq, rix) VALUES (?, ?)");
   const getWrites = db.prepare<[number], WriteRow>(
     "SELECT author_ix, seq, wall, counter, base_wall, base_counter, kind, keys FROM record_writes WHERE rix = ?",
   );
@@ -93,8 +94,10 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex, n
       let rix: number;
       if (stored) {
         rix = stored.rix;
-        if (state.type === stored.type) updateState.run(isAlive(state) ? 1 : 0, bytes, nextChange(), rix);
-        else updateTypedState.run(state.type, isAlive(state) ? 1 : 0, bytes, nextChange(), rix);
+        const change = nextChange();
+        if (state.type === stored.type) updateState.run(isAlive(state) ? 1 : 0, bytes, change, rix);
+        else updateTypedState.run(state.type, isAlive(state) ? 1 : 0, bytes, change, rix);
+        logChange.run(change, rix);
         const rows = getWrites.all(rix);
         let fieldNames: string[] | undefined;
         let attachmentNames: string[] | undefined;
@@ -108,7 +111,9 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex, n
           putConflict.run(rid, entry.key, loserIx, entry.seq, entry.wall, entry.counter, encodeCanonical(entry.value));
         }
       } else {
-        rix = Number(insertState.run(rid, state.type, isAlive(state) ? 1 : 0, bytes, nextChange()).lastInsertRowid);
+        const change = nextChange();
+        rix = Number(insertState.run(rid, state.type, isAlive(state) ? 1 : 0, bytes, change).lastInsertRowid);
+        logChange.run(change, rix);
       }
       putWrite.run(
         rix,
