@@ -138,4 +138,21 @@ describe("three sites, two kinds of server", () => {
     assert.equal(all.size, 2);
     await assertQuiet();
   });
+
+  it("an edit made after a delete elsewhere brings the record back everywhere (Central restores it)", async () => {
+    const b = central();
+    const victim = fromB;
+    b.double.deleteLocal(b.project, b.form, victim);
+    await w.site("B").bridge.syncOnce(); // B takes the deletion in first...
+    w.net.runFor(1_000); // ...and a moment later, before any radio traffic,
+    const row = koboA().submissions("aHouseholdSurveyKoboA1").find((r) => r["meta/rootUuid"] === victim)!;
+    koboA().editLocal("aHouseholdSurveyKoboA1", row._id as number, { notes: "family returned" }); // A edits it.
+    await settle(w);
+    const rec = recordAt(victim)!;
+    assert.equal(rec.get("notes"), "family returned");
+    assert.equal(rec.get("hh/head_name"), "Baraka", "the full field state comes back, not only the edited field");
+    assert.equal(b.double.submissions(b.project, b.form).filter((s) => s.instanceId === victim).length, 1, "restored, not created anew");
+    assert.ok(b.double.requests.some((r) => r.method === "POST" && r.path.endsWith("/restore") && r.status === 200));
+    await assertQuiet();
+  });
 });

@@ -116,6 +116,10 @@ describe("mapping against the form", () => {
       openForms(cfg([{ type: "h", source: { kobo: { asset: UID } }, fields: { radio: { "hh/head_name": "hash" } } }])),
       /hash_key: a mapping sends some field as a hash/,
     );
+    await assert.rejects(
+      openForms(cfg([{ type: "h", source: { kobo: { asset: UID } }, attachments: { policy: "transfer", max_bytes: 100000 } }])),
+      /mappings\[0\]\.attachments\.policy: "transfer" is not supported by this version yet/,
+    );
   });
 
   it("an unreachable server is a value the caller retries, not a crash", async () => {

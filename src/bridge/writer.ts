@@ -73,31 +73,32 @@ async function planWrite(d: WriterDeps, record: RecordId): Promise<Result<Planne
     return ok({ action: "delete", instanceId: null, deprecatedId: null, localKey: copy!.localKey, body: null, answers: copy!.answers, change });
   }
   const desired = desiredAnswers(mapping, state);
-  if (copy && !copy.deleted) {
-    const cur = await form.current(record, copy.localKey);
+  let live = copy && !copy.deleted ? copy : undefined;
+  if (copy?.deleted) {
+    // A later edit outran a delete: where deletion is soft (Central), bring the submission back and edit it.
+    const restored = await form.restore(record, copy.localKey);
+    if (!restored.ok && !(restored.error.kind === "rejected" && restored.error.status === 404)) return restored;
+    if (restored.ok && restored.value === "restored") {
+      live = { ...copy, deleted: false };
+      bridge.putLocal(form.source, live);
+    }
+  }
+  if (live) {
+    const cur = await form.current(record, live.localKey);
     if (!cur.ok) return cur;
-    if (cur.value === null || cur.value.instanceId !== copy.instanceId) {
+    if (cur.value === null || cur.value.instanceId !== live.instanceId) {
       d.requestPoll(); // a person edited or deleted it and the poller has not seen that yet
       return ok("wait");
     }
-    const changes = answersToWrite(desired, copy.answers);
+    const changes = answersToWrite(desired, live.answers);
     const root = parseXml(cur.value.xml);
     writeValuesToXml(mapping.schema, root, changes);
     const instanceId = `uuid:${randomUUID()}`;
     setMeta(mapping.schema, root, { instanceId, deprecatedId: cur.value.instanceId, rootUuid: record });
     return ok({
       action: "edit", instanceId, deprecatedId: cur.value.instanceId, localKey: cur.value.localKey, body: serializeXml(root),
-      answers: overlay(copy.answers, changes), change,
+      answers: overlay(live.answers, changes), change,
     });
-  }
-  if (copy?.deleted) {
-    const restored = await form.restore(record, copy.localKey);
-    if (!restored.ok) return restored;
-    if (restored.value === "restored") {
-      // Back on the server as it was when deleted: take it in as the local copy, then edit it like any other.
-      d.requestPoll();
-      return ok("wait");
-    }
   }
   const answers = new Map([...desired].filter(([, v]) => v !== null));
   const submitted = state.fields.get(SUBMITTED_FIELD)?.value;
