@@ -94,7 +94,8 @@ const built = new WeakMap<InstanceView, { xml: string; ctxKey: string; doc: Kobo
  * The document is shared: callers read, filter and project it, never change it.
  */
 export function cachedSubmissionJson(inst: InstanceView, ctx: JsonContext): Readonly<KoboSubmissionJson> {
-  const ctxKey = `${ctx.origin}|${ctx.format ?? ""}|${inst.attachments.length}`;
+  // Attachments change without the XML changing (added by a resubmission, soft-deleted by an edit).
+  const ctxKey = `${ctx.origin}|${ctx.format ?? ""}|${inst.attachments.map((a) => `${a.pk}${a.deleted ? "d" : ""}`).join(",")}`;
   const hit = built.get(inst);
   if (hit && hit.xml === inst.xml && hit.ctxKey === ctxKey) return hit.doc;
   const doc = submissionJson(inst, ctx);
