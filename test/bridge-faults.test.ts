@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { makeWorld, settle, type World } from "./support/bridge-sites.js";
+import { makeWorld, recordEventCount, settle, type World } from "./support/bridge-sites.js";
 
 let w: World;
 const KOBO_UID = "aHouseholdSurveyKoboA1";
@@ -95,7 +95,7 @@ describe("bridge faults", () => {
     kobo().faults.set({ kind: "garbage" }, { count: 1, match: (m, p) => m === "GET" && p.includes("/data") });
     await w.site("A").bridge.syncOnce();
     assert.match(w.site("A").bridge.status().forms[0]!.lastPollError ?? "", /not JSON/);
-    assert.equal(w.site("A").sim.store.eventCount(), 0);
+    assert.equal(recordEventCount(w.site("A").sim.store), 0);
     await settle(w);
     assert.deepEqual([...w.site("B").serverRecords().keys()].sort(), ids.sort());
     assertSame();
@@ -126,7 +126,7 @@ describe("bridge faults", () => {
     assert.equal(kobo().faults.applied["lose-answer"], 1);
     assert.equal(w.site("A").serverCount(), 2);
     assert.equal(w.site("B").serverCount(), 2);
-    const events = w.sites.map((s) => s.sim.store.eventCount());
+    const events = w.sites.map((s) => recordEventCount(s.sim.store));
     assert.deepEqual(events, [2, 2], "one event per submission: the lost-answer writes did not come back as changes");
   });
 

@@ -145,7 +145,13 @@ describe("radio policy", () => {
     kobo.submitLocal(UID, { village: "north", "hh/head_name": "Zawadi Mwangi", "hh/size": "6", notes: "HIV+ household" });
     await bridge.syncOnce();
     const [author] = store.frontier().keys();
-    const events = store.readEvents(author!, 1, 10);
+    const all = store.readEvents(author!, 1, 10);
+    const vocabulary = all.find((e) => e.body.kind === "vocabulary")?.body;
+    assert.ok(vocabulary?.kind === "vocabulary");
+    const listed = vocabulary.fields.map((f) => f.name);
+    assert.ok(listed.includes("notes") && !listed.includes("hh/head_name"), `a never-send field's name stays off air too: ${listed.join(", ")}`);
+    assert.deepEqual(vocabulary.fields.find((f) => f.name === "village")?.choices, ["north", "south", "east"]);
+    const events = all.filter((e) => e.body.kind !== "vocabulary");
     assert.equal(events.length, 1);
     const body = events[0]!.body;
     assert.equal(body.kind, "upsert");

@@ -140,6 +140,31 @@ describe("both servers", () => {
     assert.deepEqual(summary(odkSchema()), summary(koboSchema()));
     assert.deepEqual(outline(odkSchema()), outline(koboSchema()));
   });
+
+  it("give the select fields the same choice names, in form order", () => {
+    const choices = (s: FormSchema) => [...walkSchema(s.nodes)].flatMap((n) => (n.kind === "field" && n.choices ? [[n.path, n.choices]] : []));
+    const expected = [
+      ["village", ["north", "south", "east"]],
+      ["needs", ["water", "food", "shelter", "health"]],
+      ["members/sex", ["f", "m"]],
+    ];
+    assert.deepEqual(choices(koboSchema()), expected);
+    assert.deepEqual(choices(odkSchema()), expected);
+  });
+
+  it("read choices from an XForm itemset over a secondary instance (pyxform's form for long lists)", () => {
+    const xml = odkXForm
+      .replace("<instance>", `<instance id="villages"><root><item><name>north</name><label>N</label></item><item><name>up-river</name></item></root></instance><instance>`)
+      .replace(
+        /<select1 ref="\/data\/village">[\s\S]*?<\/select1>/,
+        `<select1 ref="/data/village"><itemset nodeset="instance('villages')/root/item"><value ref="name"/><label ref="label"/></itemset></select1>`,
+      );
+    const s = schemaOrFail(odkSchemaFromCentral(odkCentral.form, odkCentral.fields, odkCentral.odataFields, xml));
+    const village = [...walkSchema(s.nodes)].find((n) => n.path === "village");
+    assert.ok(village?.kind === "field");
+    assert.equal(village.type, "select_one");
+    assert.deepEqual(village.choices, ["north", "up-river"]);
+  });
 });
 
 describe("odataNames", () => {

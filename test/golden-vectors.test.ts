@@ -51,12 +51,14 @@ function referenceBody(b: EventBody): CborValue {
   if (b.kind === "upsert") return [b.record, b.type, hlcPair(b.base), b.fields];
   if (b.kind === "delete") return [b.record, b.type, hlcPair(b.base)];
   if (b.kind === "attachment") return [b.record, b.type, b.field, b.hash, b.size, b.mime];
+  if (b.kind === "vocabulary") return [b.type, b.fields.map((f) => (f.choices ? [f.name, [...f.choices]] : f.name))];
   return b.value;
 }
 
 /** The packed body of a wire item, written out from wire.ts's description (not packBody). */
 function referenceWireBody(b: EventBody, wall: number): CborValue {
   if (b.kind === "unknown") return b.value;
+  if (b.kind === "vocabulary") return referenceBody(b);
   const m = /^uuid:([0-9a-f-]{36})$/.exec(b.record);
   const rid: CborValue = m ? hexBytes((m[1] as string).replaceAll("-", "")) : b.record;
   const base = (h: { wall: number; counter: number } | null): CborValue => (h === null ? null : [wall - h.wall, h.counter]);

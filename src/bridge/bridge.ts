@@ -10,6 +10,7 @@ import type { BridgeConfig } from "./mapping-config.js";
 import { openForms, type OpenedForm } from "./open-forms.js";
 import { pollForm, type PollStats } from "./poller.js";
 import { describeError, ok, type Result } from "./upstream.js";
+import { publishVocabularies } from "./vocabulary-publish.js";
 import { writeForm, type WriteStats } from "./writer.js";
 
 /** Poll/write rounds per sync when a write found a person's change it must read first. */
@@ -129,6 +130,8 @@ export function createBridge(options: BridgeOptions): Bridge {
       const r = await openForms(config);
       if (!r.ok) return r;
       forms = r.value;
+      const published = publishVocabularies(store, forms.map((o) => o.mapping));
+      if (published.length > 0) log.info("vocabularies published", { types: published.map((e) => (e.body.kind === "vocabulary" ? e.body.type : "")) });
       for (const o of forms) {
         status.set(o.form.source, {
           source: o.form.source, type: o.mapping.type, describe: o.form.describe, lastPollAt: null, lastPollError: null,

@@ -31,6 +31,12 @@ export interface FieldNode {
   /** Full path from the root ("hh/size", or "members/age" inside the repeat "members"). */
   readonly path: string;
   readonly type: FieldType;
+  /**
+   * For select fields whose choices the form itself lists: the choice names in
+   * form order (the radio sends answers as their index). Absent for choices
+   * from a file or an external source, and for other types.
+   */
+  readonly choices?: readonly string[];
 }
 
 export interface GroupNode {

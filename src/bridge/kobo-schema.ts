@@ -12,8 +12,15 @@ const SurveyRow = z.object({
   type: z.string(),
   name: z.string().nullish(),
   $autoname: z.string().nullish(),
+  select_from_list_name: z.string().nullish(),
 });
 type SurveyRow = z.infer<typeof SurveyRow>;
+
+const ChoiceRow = z.object({
+  list_name: z.string().nullish(),
+  name: z.string().nullish(),
+  $autovalue: z.string().nullish(),
+});
 
 const Asset = z.object({
   uid: z.string().min(1),
@@ -21,7 +28,7 @@ const Asset = z.object({
   has_deployment: z.boolean().optional(),
   deployment__uuid: z.string().nullish(),
   deployed_version_id: z.string().nullish(),
-  content: z.object({ survey: z.array(SurveyRow) }),
+  content: z.object({ survey: z.array(SurveyRow), choices: z.array(ChoiceRow).nullish() }),
 });
 
 /** XLSForm types whose answers are not plain strings; every other type with a name is read as a string. */
@@ -60,6 +67,31 @@ const FIELD_TYPES: Readonly<Record<string, FieldType>> = {
  */
 const NO_ANSWER_TYPES = new Set(["note", "audit", "xml-external", "csv-external"]);
 
+/** Select types whose choices are in the form's own choices sheet (not a CSV or an external instance). */
+const LISTED_SELECTS = new Set(["select_one", "select_multiple"]);
+
+/** Choice names per list, in sheet order (a duplicated name, which XLSForm refuses, is kept once). */
+type ChoiceLists = ReadonlyMap<string, readonly string[]>;
+
+function choiceLists(rows: readonly z.infer<typeof ChoiceRow>[]): ChoiceLists {
+  const out = new Map<string, string[]>();
+  for (const r of rows) {
+    const name = r.name || r.$autovalue;
+    if (!r.list_name || !name) continue;
+    const list = out.get(r.list_name) ?? [];
+    if (!list.includes(name)) list.push(name);
+    out.set(r.list_name, list);
+  }
+  return out;
+}
+
+/** The choice names a select row answers from, if the form lists them. */
+function rowChoices(row: SurveyRow, type: string, lists: ChoiceLists): readonly string[] | undefined {
+  if (!LISTED_SELECTS.has(type)) return undefined;
+  const list = row.select_from_list_name || row.type.trim().split(/\s+/)[1];
+  return list ? lists.get(list) : undefined;
+}
+
 interface Frame {
   readonly kind: "root" | "group" | "repeat";
   readonly name: string;
@@ -77,7 +109,7 @@ const rowName = (row: SurveyRow): string => row.name || row.$autoname || "";
 const joinPath = (parent: string, name: string): string => (parent === "" ? name : `${parent}/${name}`);
 
 /** Applies one survey row to the frame stack; a SchemaError if the row breaks the structure. */
-function applyRow(stack: Frame[], row: SurveyRow, where: string): SchemaError | undefined {
+function applyRow(stack: Frame[], row: SurveyRow, where: string, lists: ChoiceLists): SchemaError | undefined {
   const type = bareType(row.type);
   const top = stack[stack.length - 1]!;
   const marker = /^(begin|end)_(.+)$/.exec(type);
@@ -99,14 +131,15 @@ function applyRow(stack: Frame[], row: SurveyRow, where: string): SchemaError | 
   const name = rowName(row);
   const path = joinPath(top.path, name);
   if (name === "" || NO_ANSWER_TYPES.has(type) || isEnvelopePath(path)) return undefined;
-  top.children.push({ kind: "field", name, path, type: FIELD_TYPES[type] ?? "string" });
+  const choices = rowChoices(row, type, lists);
+  top.children.push({ kind: "field", name, path, type: FIELD_TYPES[type] ?? "string", ...(choices ? { choices } : {}) });
   return undefined;
 }
 
-function nodesFromSurvey(uid: string, rows: readonly SurveyRow[]): SchemaNode[] | SchemaError {
+function nodesFromSurvey(uid: string, rows: readonly SurveyRow[], lists: ChoiceLists): SchemaNode[] | SchemaError {
   const stack: Frame[] = [{ kind: "root", name: "", path: "", children: [] }];
   for (const [i, row] of rows.entries()) {
-    const err = applyRow(stack, row, `Kobo asset ${uid}, content.survey row ${i + 1}`);
+    const err = applyRow(stack, row, `Kobo asset ${uid}, content.survey row ${i + 1}`, lists);
     if (err) return err;
   }
   const open = stack[stack.length - 1]!;
@@ -128,7 +161,7 @@ export function koboSchemaFromAsset(asset: unknown): FormSchema | SchemaError {
   if (a.has_deployment === false || !a.deployment__uuid || !a.deployed_version_id) {
     return new SchemaError(`Kobo asset ${a.uid} is not deployed (no deployment__uuid or deployed_version_id): deploy the form in KoboToolbox first`);
   }
-  const nodes = nodesFromSurvey(a.uid, a.content.survey);
+  const nodes = nodesFromSurvey(a.uid, a.content.survey, choiceLists(a.content.choices ?? []));
   if (nodes instanceof SchemaError) return nodes;
   return {
     server: "kobo",

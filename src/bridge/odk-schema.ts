@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { SchemaError, isEnvelopePath, walkSchema, type FieldType, type FormSchema, type SchemaNode } from "./form-schema.js";
-import { XmlError, childElements, parseXml, type XmlElement } from "./xml.js";
+import { XmlError, childElements, parseXml, textOf, type XmlElement } from "./xml.js";
 
 const CentralForm = z.object({
   xmlFormId: z.string().min(1),
@@ -72,15 +72,51 @@ function resolveRef(ref: string, context: string, rootName: string): string | un
   return out.join("/");
 }
 
-/** Paths of the fields answered by `<select1>` controls anywhere in the body. */
-function selectOnePaths(body: XmlElement | undefined, rootName: string): Set<string> {
-  const out = new Set<string>();
+/** A select control of the XForm body: single or multiple, and its choice names when the form lists them. */
+interface SelectControl {
+  readonly single: boolean;
+  readonly choices?: readonly string[];
+}
+
+/** A secondary instance's items: `instance('id')/root/item` with `<value ref="name"/>`, as pyxform writes itemsets. */
+function itemsetChoices(model: XmlElement | undefined, itemset: XmlElement): string[] | undefined {
+  const m = /^\s*instance\(\s*'([^']+)'\s*\)\/[^/[\s]+\/([^/[\s]+)\s*$/.exec(itemset.attrs.nodeset ?? "");
+  const valueRef = childNamed(itemset, "value")?.attrs.ref;
+  if (!m || !model || !valueRef || valueRef.includes("/")) return undefined;
+  const instance = childElements(model).find((c) => localName(c.name) === "instance" && c.attrs.id === m[1]);
+  const root = instance && childElements(instance)[0];
+  if (!root) return undefined;
+  const names = childElements(root)
+    .filter((item) => localName(item.name) === m[2])
+    .map((item) => childNamed(item, valueRef))
+    .map((v) => (v ? textOf(v).trim() : ""));
+  return names.every((n) => n !== "") ? [...new Set(names)] : undefined;
+}
+
+/** The choice names of a select control: its inline `<item>`s, or the secondary instance its itemset reads. */
+function controlChoices(model: XmlElement | undefined, control: XmlElement): readonly string[] | undefined {
+  const itemset = childNamed(control, "itemset");
+  if (itemset) return itemsetChoices(model, itemset);
+  const names = childElements(control)
+    .filter((c) => localName(c.name) === "item")
+    .map((item) => childNamed(item, "value"))
+    .map((v) => (v ? textOf(v).trim() : ""));
+  return names.length > 0 && names.every((n) => n !== "") ? [...new Set(names)] : undefined;
+}
+
+/** The select controls anywhere in the body, by the path of the field they answer. */
+function selectControls(html: XmlElement, body: XmlElement | undefined, rootName: string): Map<string, SelectControl> {
+  const model = childNamed(childNamed(html, "head"), "model");
+  const out = new Map<string, SelectControl>();
   const visit = (el: XmlElement, context: string): void => {
     for (const c of childElements(el)) {
       const kind = localName(c.name);
       const ref = c.attrs.ref ?? c.attrs.nodeset;
       const path = ref === undefined ? undefined : resolveRef(ref, context, rootName);
-      if (kind === "select1" && path !== undefined) out.add(path);
+      if ((kind === "select1" || kind === "select") && path !== undefined) {
+        const choices = controlChoices(model, c);
+        out.set(path, { single: kind === "select1", ...(choices ? { choices } : {}) });
+      }
       visit(c, (kind === "group" || kind === "repeat") && path !== undefined ? path : context);
     }
   };
@@ -95,7 +131,7 @@ function fieldType(f: CentralField, isSelectOne: boolean): FieldType {
   return FIELD_TYPES[f.type.replace(/^xsd:/, "")] ?? "string";
 }
 
-function nodesFromFields(formId: string, fields: readonly CentralField[], selectOnes: ReadonlySet<string>): SchemaNode[] | SchemaError {
+function nodesFromFields(formId: string, fields: readonly CentralField[], selects: ReadonlyMap<string, SelectControl>): SchemaNode[] | SchemaError {
   const top: SchemaNode[] = [];
   const containers = new Map<string, SchemaNode[]>([["", top]]);
   for (const f of fields) {
@@ -110,14 +146,17 @@ function nodesFromFields(formId: string, fields: readonly CentralField[], select
       containers.set(path, children);
       siblings.push({ kind: f.type === "repeat" ? "repeat" : "group", name, path, children });
     } else {
-      siblings.push({ kind: "field", name, path, type: fieldType(f, selectOnes.has(path)) });
+      const select = selects.get(path);
+      const type = fieldType(f, select?.single === true);
+      const choices = (type === "select_one" || type === "select_multiple") && select?.choices;
+      siblings.push({ kind: "field", name, path, type, ...(choices ? { choices } : {}) });
     }
   }
   return top;
 }
 
 /** Parses the XForm and returns its primary instance root and body, or what is wrong with it. */
-function readXForm(formId: string, xformXml: string): { root: XmlElement; body: XmlElement | undefined } | SchemaError {
+function readXForm(formId: string, xformXml: string): { html: XmlElement; root: XmlElement; body: XmlElement | undefined } | SchemaError {
   let html: XmlElement;
   try {
     html = parseXml(xformXml);
@@ -128,7 +167,7 @@ function readXForm(formId: string, xformXml: string): { root: XmlElement; body: 
   const root = primaryInstance(html);
   if (!root) return new SchemaError(`ODK form ${formId}: the XForm has no primary <instance> in <h:head><model>`);
   if (root.attrs.id !== formId) return new SchemaError(`ODK form ${formId}: the XForm's instance id is '${root.attrs.id ?? ""}', not '${formId}'`);
-  return { root, body: childNamed(html, "body") };
+  return { html, root, body: childNamed(html, "body") };
 }
 
 /**
@@ -153,7 +192,7 @@ export function odkSchemaFromCentral(form: unknown, fields: unknown, odataFields
   }
   const xform = readXForm(formId, xformXml);
   if (xform instanceof SchemaError) return xform;
-  const nodes = nodesFromFields(formId, list.data, selectOnePaths(xform.body, xform.root.name));
+  const nodes = nodesFromFields(formId, list.data, selectControls(xform.html, xform.body, xform.root.name));
   if (nodes instanceof SchemaError) return nodes;
   return { server: "odk", formId, title: f.data.name || formId, rootName: xform.root.name, version: xform.root.attrs.version ?? "", nodes };
 }

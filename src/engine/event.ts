@@ -11,9 +11,10 @@ import { EVENT_FORMAT_VERSION, MAX_BODY_DEPTH, MAX_EVENT_BODY_BYTES, MAX_NAME_BY
 import { sha256, verifySignature, type Signer } from "./crypto.js";
 import { isValidHlc, type Hlc } from "./hlc.js";
 import { hexToBytes, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "./ids.js";
+import { parseVocabulary, vocabularyToCbor, type VocabularyField } from "./vocabulary.js";
 
 /** Numeric kind codes, part of the signed bytes: never renumber. */
-export const KIND = { upsert: 1, delete: 2, attachment: 3 } as const;
+export const KIND = { upsert: 1, delete: 2, attachment: 3, vocabulary: 4 } as const;
 
 /** A new version of a record: only the fields that changed in it. */
 export interface UpsertBody {
@@ -45,6 +46,16 @@ export interface AttachmentBody {
   readonly mime: string;
 }
 
+/**
+ * The field names (and select choices) a site uses for a record type, so the
+ * radio can send its upserts compactly (see vocabulary.ts). Changes no record.
+ */
+export interface VocabularyBody {
+  readonly kind: "vocabulary";
+  readonly type: RecordType;
+  readonly fields: readonly VocabularyField[];
+}
+
 /** A kind this version does not know: stored and relayed verbatim, never applied. */
 export interface UnknownBody {
   readonly kind: "unknown";
@@ -52,7 +63,14 @@ export interface UnknownBody {
   readonly value: CborValue;
 }
 
-export type EventBody = UpsertBody | DeleteBody | AttachmentBody | UnknownBody;
+export type EventBody = UpsertBody | DeleteBody | AttachmentBody | VocabularyBody | UnknownBody;
+
+/** The bodies that change a record. */
+export type RecordBody = UpsertBody | DeleteBody | AttachmentBody;
+
+export function isRecordBody(body: EventBody): body is RecordBody {
+  return body.kind === "upsert" || body.kind === "delete" || body.kind === "attachment";
+}
 
 /** What folding an event into a record reads: who wrote it, where in the feed, when, and what. */
 export type EventFacts = Pick<SignedEvent, "author" | "seq" | "hlc" | "body">;
@@ -85,6 +103,8 @@ export function bodyToCbor(body: EventBody): CborValue {
       return [body.record, body.type, hlcValue(body.base)];
     case "attachment":
       return [body.record, body.type, body.field, body.hash, body.size, body.mime];
+    case "vocabulary":
+      return vocabularyToCbor(body.type, body.fields);
     case "unknown":
       return body.value;
   }
@@ -134,6 +154,10 @@ export function parseBody(code: number, v: CborValue): EventBody | BodyParseFail
     if (!(hash instanceof Uint8Array) || hash.length !== 32) return "malformed-body";
     if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return "malformed-body";
     return { kind: "attachment", record: record as RecordId, type: type as RecordType, field, hash, size, mime };
+  }
+  if (code === KIND.vocabulary) {
+    const vocabulary = parseVocabulary(v);
+    return vocabulary ? { kind: "vocabulary", ...vocabulary } : "malformed-body";
   }
   if (!Number.isSafeInteger(code) || code < 0 || code > 255) return "malformed-body";
   return { kind: "unknown", code, value: v };

@@ -14,7 +14,7 @@
  *   base is older than W: V's author had not seen W. Such W are logged.
  */
 import { encodeCanonical, type CborValue } from "./cbor.js";
-import type { EventFacts } from "./event.js";
+import { isRecordBody, type EventFacts } from "./event.js";
 import { compareHlc, type Hlc } from "./hlc.js";
 import type { RecordId, RecordType } from "./ids.js";
 import { compareStamp, maxStamp, stampToCbor, type Stamp } from "./stamp.js";
@@ -55,7 +55,7 @@ export function stampOf(ev: EventFacts): Stamp {
 /** Folds one event into a record's state (mutating `state` when given). Unknown kinds return undefined. */
 export function applyEvent(state: RecordState | undefined, ev: EventFacts): RecordState | undefined {
   const body = ev.body;
-  if (body.kind === "unknown") return state;
+  if (!isRecordBody(body)) return state;
   const stamp = stampOf(ev);
   const s: RecordState = state ?? {
     record: body.record,
@@ -112,6 +112,7 @@ export function writeRefOf(ev: EventFacts): WriteRef | undefined {
       return { stamp: stampOf(ev), base: b.base, kind: "delete", keys: [] };
     case "attachment":
       return { stamp: stampOf(ev), base: null, kind: "attachment", keys: [`@${b.field}`] };
+    case "vocabulary":
     case "unknown":
       return undefined;
   }

@@ -4,7 +4,7 @@
  * compare the two byte for byte.
  */
 import { encodeCanonical, type CborValue } from "./cbor.js";
-import type { EventFacts, SignedEvent } from "./event.js";
+import { isRecordBody, type EventFacts, type SignedEvent } from "./event.js";
 import { hexToBytes, type AuthorId, type RecordId } from "./ids.js";
 import {
   applyEvent,
@@ -57,7 +57,7 @@ export function foldEvents(events: Iterable<SignedEvent>): FoldResult {
   const writes = new Map<RecordId, { ref: WriteRef; ev: SignedEvent }[]>();
   for (const ev of events) {
     const ref = writeRefOf(ev);
-    if (!ref || ev.body.kind === "unknown") continue;
+    if (!ref || !isRecordBody(ev.body)) continue;
     const rid = ev.body.record;
     const next = applyEvent(records.get(rid), ev);
     if (next) records.set(rid, next);

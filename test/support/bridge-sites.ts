@@ -16,6 +16,8 @@ import { parseBridgeConfig, type MappingConfig } from "../../src/bridge/mapping-
 import { valuesFromKoboJson, valuesFromXml } from "../../src/bridge/submission-values.js";
 import { parseXml } from "../../src/bridge/xml.js";
 import type { CborValue } from "../../src/engine/cbor.js";
+import { KIND } from "../../src/engine/event.js";
+import type { SqliteStore } from "../../src/engine/store/sqlite-store.js";
 import { SimNetwork, type SimSite } from "../../src/demo/sim-network.js";
 import { odkSchema, schemaOrFail } from "./household-forms.js";
 
@@ -155,4 +157,9 @@ export async function settle(w: World, maxRounds = 12): Promise<number> {
     last = fp;
   }
   throw new Error(`did not settle in ${maxRounds} rounds: ${fingerprint(w)}`);
+}
+
+/** Events of a store that change records (its vocabulary events left out). */
+export function recordEventCount(store: SqliteStore): number {
+  return (store.db.prepare("SELECT count(*) AS n FROM events WHERE kind != ?").get(KIND.vocabulary) as { n: number }).n;
 }

@@ -51,6 +51,7 @@ export type JsonBody =
   | { kind: "upsert"; record: string; type: string; base: Hlc | null; fields: { [key: string]: JsonValue } }
   | { kind: "delete"; record: string; type: string; base: Hlc | null }
   | { kind: "attachment"; record: string; type: string; field: string; hash: string; size: number; mime: string }
+  | { kind: "vocabulary"; type: string; fields: { name: string; choices?: string[] }[] }
   | { kind: "unknown"; code: number; value: JsonValue };
 
 export function bodyToJson(b: EventBody): JsonBody {
@@ -61,6 +62,8 @@ export function bodyToJson(b: EventBody): JsonBody {
       return { kind: "delete", record: b.record, type: b.type, base: b.base };
     case "attachment":
       return { kind: "attachment", record: b.record, type: b.type, field: b.field, hash: hex(b.hash), size: b.size, mime: b.mime };
+    case "vocabulary":
+      return { kind: "vocabulary", type: b.type, fields: b.fields.map((f) => (f.choices ? { name: f.name, choices: [...f.choices] } : { name: f.name })) };
     case "unknown":
       return { kind: "unknown", code: b.code, value: toJsonValue(b.value) };
   }
@@ -77,6 +80,8 @@ export function bodyFromJson(b: JsonBody): EventBody {
         kind: "attachment", record: recordId(b.record), type: recordType(b.type), field: b.field, hash: hexBytes(b.hash), size: b.size,
         mime: b.mime,
       };
+    case "vocabulary":
+      return { kind: "vocabulary", type: recordType(b.type), fields: b.fields };
     case "unknown":
       return { kind: "unknown", code: b.code, value: fromJsonValue(b.value) };
   }

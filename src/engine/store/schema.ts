@@ -3,8 +3,11 @@
  * transaction, so a crash loses nothing that a caller saw acknowledged.
  */
 import type Database from "better-sqlite3";
+import { decodeStrict } from "../cbor.js";
+import { KIND } from "../event.js";
+import { parseVocabulary } from "../vocabulary.js";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -122,6 +125,17 @@ CREATE TABLE IF NOT EXISTS conflicts (
   PRIMARY KEY (record_id, key, author_ix, seq)
 ) WITHOUT ROWID;
 
+-- The vocabulary events held (kind 4), by feed and record type, for the wire
+-- codec (vocabulary.ts): a copy of their bodies, written with the event.
+CREATE TABLE IF NOT EXISTS vocabularies (
+  author_ix INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  type      TEXT NOT NULL,
+  body      BLOB NOT NULL,
+  PRIMARY KEY (author_ix, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS vocabularies_by_type ON vocabularies (author_ix, type, seq);
+
 CREATE TABLE IF NOT EXISTS counters (
   name  TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -145,8 +159,24 @@ export function migrate(db: Database.Database): void {
           "INSERT INTO view_changes (seq, rix) SELECT rix, rix FROM records;",
       );
     }
+    if (row && row.value < 3) indexVocabularies(db);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
       SCHEMA_VERSION,
     );
   })();
+}
+
+/** Schema 2 stored kind-4 events as an unknown kind (a newer peer's): index those that are vocabularies. */
+function indexVocabularies(db: Database.Database): void {
+  const insert = db.prepare("INSERT OR IGNORE INTO vocabularies (author_ix, seq, type, body) VALUES (?, ?, ?, ?)");
+  const rows = db.prepare("SELECT author_ix, seq, body FROM events WHERE kind = ?").iterate(KIND.vocabulary) as Iterable<{
+    author_ix: number;
+    seq: number;
+    body: Buffer;
+  }>;
+  for (const r of rows) {
+    const d = decodeStrict(r.body);
+    const v = d.ok ? parseVocabulary(d.value) : undefined;
+    if (v) insert.run(r.author_ix, r.seq, v.type, r.body);
+  }
 }

@@ -33,6 +33,8 @@ import { createViewUpdater, type ViewUpdater } from "./view-updater.js";
 import { sharedVerifyPool, type VerifyPool } from "./verify-pool.js";
 import type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
 import { StoreCorruptError } from "./store-corrupt-error.js";
+import { createVocabularyIndex, type VocabularyIndex } from "./vocabulary-index.js";
+import { createLexicon, type Lexicon, type VocabularyField } from "../vocabulary.js";
 
 export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
 export { MembershipError } from "./author-registry.js";
@@ -102,6 +104,7 @@ export class SqliteStore {
   /** Wire items rebuilt before the transaction, so `process` does not rebuild them again. */
   private resolvedAhead: Map<number, Resolved> | null = null;
   private readonly stmt;
+  private readonly vocabularies: VocabularyIndex;
 
   constructor(options: StoreOptions) {
     this.now = options.now ?? Date.now;
@@ -136,6 +139,7 @@ export class SqliteStore {
       allRecords: this.db.prepare<[], { record_id: string; type: string; state: Buffer }>("SELECT record_id, type, state FROM records"),
     };
     this.authors = new AuthorRegistry(this.db);
+    this.vocabularies = createVocabularyIndex(this.db);
     this.gap = createGapBuffer(this.db);
     this.lastChange = (this.db.prepare("SELECT max(seq) AS m FROM view_changes").get() as { m: number | null }).m ?? 0;
     this.view = createViewUpdater(this.db, this.authorIndex, () => ++this.lastChange);
@@ -194,6 +198,18 @@ export class SqliteStore {
   }
 
   // ------------------------------------------------------------ local events
+
+  /** This site's author id; throws for a store opened without an identity (programmer misuse). */
+  localAuthor(): AuthorId {
+    if (!this.signer) throw new Error("this store has no identity: open it with a signer to author events");
+    return this.signer.author;
+  }
+
+  /** The newest vocabulary of `type` in `author`'s feed, if it published one. */
+  latestVocabulary(author: AuthorId, type: string): readonly VocabularyField[] | undefined {
+    const a = this.authors.get(author);
+    return a ? this.vocabularies.latestBefore(a.ix, type, Number.MAX_SAFE_INTEGER)?.lexicon.fields : undefined;
+  }
 
   /** Signs `body` as the next event of this site's feed and applies it, in one transaction. */
   append(body: EventBody): SignedEvent {
@@ -290,9 +306,12 @@ export class SqliteStore {
     let seq = a.head.seq + 1;
     if (startSeq > seq) return out;
     let prev: { id: Buffer; wall: number } | null = seq === 1 ? null : { id: a.head.id as Buffer, wall: a.head.wall };
+    // Vocabularies earlier in this batch are not stored yet: items after them may be packed with them.
+    const pending = new Map<number, Lexicon>();
     for (let i = seq - startSeq; i < items.length; i++, seq++) {
-      const r = this.resolve({ form: "wire", author: a, seq, item: items[i] as CborValue }, prev);
+      const r = this.resolve({ form: "wire", author: a, seq, item: items[i] as CborValue }, prev, pending);
       if (typeof r === "string") break;
+      if (r.body.kind === "vocabulary") pending.set(r.seq, createLexicon(r.body.type, r.body.fields));
       out.push(r);
       prev = { id: r.id, wall: r.hlc.wall };
     }
@@ -403,7 +422,11 @@ export class SqliteStore {
   }
 
   /** Rebuilds canonical parts and the id for a candidate whose predecessor is `prev`. */
-  private resolve(c: Candidate, prev: { id: Buffer; wall: number } | null): Resolved | RefusalReason {
+  private resolve(
+    c: Candidate,
+    prev: { id: Buffer; wall: number } | null,
+    pending?: ReadonlyMap<number, Lexicon>,
+  ): Resolved | RefusalReason {
     if (c.form === "full") {
       const ev = c.event;
       const bodyBytes = encodeBody(ev.body);
@@ -413,7 +436,8 @@ export class SqliteStore {
         id: hexToBytes(ev.id), claimedPrev: ev.prev === null ? null : hexToBytes(ev.prev),
       };
     }
-    const w = parseWireItem(c.item, prev?.wall ?? null);
+    const ix = c.author.ix;
+    const w = parseWireItem(c.item, prev?.wall ?? null, (at) => (at < c.seq ? (pending?.get(at) ?? this.vocabularies.at(ix, at)) : undefined));
     if (typeof w === "string") return w === "oversized-body" ? "oversized-body" : "malformed";
     const id = sha256(canonicalEventBytes({ author: c.author.key, seq: c.seq, prev: prev?.id ?? null, hlc: w.hlc, kind: w.kind, body: w.bodyBytes }));
     return { seq: c.seq, prev: prev?.id ?? null, hlc: w.hlc, kind: w.kind, body: w.body, bodyBytes: w.bodyBytes, sig: w.sig, id };
@@ -462,6 +486,7 @@ export class SqliteStore {
 
   private applyResolved(a: AuthorRow, r: Resolved): void {
     this.stmt.insertEvent.run(a.ix, r.seq, r.id, r.hlc.wall, r.hlc.counter, r.kind, r.bodyBytes, r.sig, this.now());
+    if (r.body.kind === "vocabulary") this.vocabularies.add(a.ix, r.seq, r.body);
     a.head = { seq: r.seq, id: r.id, wall: r.hlc.wall, counter: r.hlc.counter };
     this.stmt.saveHead.run(r.seq, r.id, r.hlc.wall, r.hlc.counter, a.ix);
     this.digestCache = null;
@@ -497,6 +522,7 @@ export class SqliteStore {
     } catch (err) {
       this.authors.reload();
       this.gap.reload();
+      this.vocabularies.reload();
       this.digestCache = null;
       throw err;
     }
@@ -546,7 +572,9 @@ export class SqliteStore {
     let prevWall: number | null = from > 1 ? (this.stmt.eventAt.get(a.ix, from - 1)?.wall ?? null) : null;
     if (from > 1 && prevWall === null) return out;
     for (const row of this.stmt.range.iterate(a.ix, from, to)) {
-      const item = encodeWireItem(rowToEvent(a.author, row, null), prevWall);
+      const ev = rowToEvent(a.author, row, null);
+      const vocabulary = ev.body.kind === "upsert" ? this.vocabularies.latestBefore(a.ix, ev.body.type, ev.seq) : undefined;
+      const item = encodeWireItem(ev, prevWall, vocabulary);
       const size = encodeCanonical(item).length;
       if (out.items.length > 0 && out.bytes + size > maxBytes) break;
       out.items.push(item);

@@ -6,7 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import { decodeStrict, encodeCanonical } from "../cbor.js";
-import { parseBody, type EventFacts } from "../event.js";
+import { isRecordBody, parseBody, type EventFacts } from "../event.js";
 import type { RecordId, RecordType } from "../ids.js";
 import { applyEvent, isAlive, racesWith, writeRefOf, type WriteRef } from "../record-state.js";
 import { conflictEntryFor } from "../view.js";
@@ -85,7 +85,7 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex, n
   return {
     apply(ev, authorIx) {
       const ref = writeRefOf(ev);
-      if (!ref || ev.body.kind === "unknown") return;
+      if (!ref || !isRecordBody(ev.body)) return;
       const rid: RecordId = ev.body.record;
       const stored = getState.get(rid);
       const state = applyEvent(stored ? decodeLocalState(rid, stored.type as RecordType, stored.state, authors) : undefined, ev);
