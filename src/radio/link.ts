@@ -49,6 +49,14 @@ export interface Link {
    * RangeError when `frame` is longer than `mtu` (a programmer's error).
    */
   send(frame: Uint8Array): void;
+  /**
+   * Sets the one listener told when a frame really starts going on the air
+   * (after carrier sense and queueing), with its time on air: the station
+   * books airtime against the duty-cycle budget at that moment, so what the
+   * budget counts is what the air carried. Links that are not radios need not
+   * implement it (the station then books at hand-off).
+   */
+  onTransmit?(listener: (airtimeMs: number) => void): void;
   /** Sets the one receiver of incoming frames (replacing any earlier one). */
   onFrame(receive: (frame: ReceivedFrame) => void): void;
   start(): Promise<void>;
