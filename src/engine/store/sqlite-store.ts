@@ -10,6 +10,7 @@ import { MAX_EVENT_BODY_BYTES, PARALLEL_VERIFY_MIN_BATCH } from "../constants.js
 import { sha256, verifySignature, type Signer } from "../crypto.js";
 import {
   canonicalEventBytes,
+  isRecordBody,
   encodeBody,
   kindCode,
   parseBody,
@@ -24,6 +25,7 @@ import { compareHlc, createHlcClock, HLC_ZERO, type Hlc, type HlcClock } from ".
 import { hexToBytes, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "../ids.js";
 import type { RecordState } from "../record-state.js";
 import { encodeView, type ConflictEntry } from "../view.js";
+import type { WireBatch } from "../sync/sync-node.js";
 import { encodeWireItem, parseWireItem, wireItemPrecheck } from "../wire.js";
 import { AuthorRegistry, type AuthorRow } from "./author-registry.js";
 import { createGapBuffer, type GapBuffer } from "./gap-buffer.js";
@@ -565,9 +567,11 @@ export class SqliteStore {
    * (at least one if any is held). Also says the HLC wall of the newest one, so
    * a scheduler can send fresh events before backfill.
    */
-  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): { items: CborValue[]; bytes: number; newestWall: number } {
+  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): WireBatch & { items: CborValue[] } {
     const a = this.authors.get(author);
-    const out = { items: [] as CborValue[], bytes: 0, newestWall: 0 };
+    const types = new Set<string>();
+    let attachmentsOnly = true;
+    const out = { items: [] as CborValue[], bytes: 0, newestWall: 0, types: [] as string[], attachmentsOnly: false };
     if (!a?.member || from > to || from < 1) return out;
     let prevWall: number | null = from > 1 ? (this.stmt.eventAt.get(a.ix, from - 1)?.wall ?? null) : null;
     if (from > 1 && prevWall === null) return out;
@@ -581,8 +585,10 @@ export class SqliteStore {
       out.bytes += size;
       out.newestWall = row.wall;
       prevWall = row.wall;
+      if (isRecordBody(ev.body)) types.add(ev.body.type);
+      attachmentsOnly &&= ev.body.kind === "attachment";
     }
-    return out;
+    return { ...out, types: [...types], attachmentsOnly: out.items.length > 0 && attachmentsOnly };
   }
 
   getRecord(id: RecordId): RecordState | undefined {

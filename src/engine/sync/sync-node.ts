@@ -28,9 +28,24 @@ export interface SyncStore {
   digest(): Uint8Array;
   headSeq(author: AuthorId): number;
   authorByShort(short: Uint8Array): AuthorId | undefined;
-  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): { items: CborValue[]; bytes: number; newestWall: number };
+  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): WireBatch;
   ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport;
 }
+
+/** Consecutive wire items of one feed, as a store hands them out for an answer. */
+export interface WireBatch {
+  readonly items: CborValue[];
+  readonly bytes: number;
+  /** HLC wall of the newest item: fresh events go before backfill. */
+  readonly newestWall: number;
+  /** Record types the items write (for the mapping's priorities). */
+  readonly types?: readonly string[];
+  /** True when every item is an attachment's metadata: those go last. */
+  readonly attachmentsOnly?: boolean;
+}
+
+/** Priority of an answer made only of attachment metadata: below every record type's (0..9). */
+const ATTACHMENT_PRIORITY = -1;
 
 /** Protocol timing defaults, chosen for a LoRa channel where one frame takes 0.1–2 s of airtime. */
 export const SYNC_DEFAULTS = {
@@ -65,6 +80,8 @@ export interface SyncNodeOptions {
   readonly frameGapMs?: number;
   /** Called after every ingest of received events. */
   readonly onIngest?: (report: IngestReport, author: AuthorId) => void;
+  /** A record type's priority (0..9, higher first) from the mapping; 0 for types it does not name. */
+  readonly priorityOf?: (type: string) => number;
 }
 
 interface Answer {
@@ -113,6 +130,7 @@ export class SyncNode {
       requestRetryMs: SYNC_DEFAULTS.requestRetryMs,
       frameGapMs: SYNC_DEFAULTS.frameGapMs,
       wallNow: Date.now,
+      priorityOf: () => 0,
       ...options,
     };
     this.trickle = createTrickle(this.o.trickle, this.o.random, this.o.now());
@@ -125,24 +143,36 @@ export class SyncNode {
 
   // ------------------------------------------------------------ receive
 
-  /** Handles one received frame. Bad frames are dropped and counted, never thrown. */
-  receive(frame: Uint8Array): void {
+  /**
+   * Handles one received message. Bad ones are dropped and counted, never
+   * thrown; a good one is handed back (the radio station learns from beacons
+   * and frontiers how far behind the sender is).
+   */
+  receive(frame: Uint8Array): SyncMessage | undefined {
     this.stats.framesReceived++;
     const parsed = decodeMessage(frame);
-    if (!parsed.ok) return this.drop(parsed.reason);
+    if (!parsed.ok) {
+      this.drop(parsed.reason);
+      return undefined;
+    }
     const m = parsed.message;
     const now = this.o.now();
     switch (m.type) {
       case "beacon":
-        return this.onDigest(m.digest, now);
+        this.onDigest(m.digest, now);
+        break;
       case "frontier":
         this.onDigest(m.digest, now);
-        return this.onFrontier(m.entries, m.pages === 1, now);
+        this.onFrontier(m.entries, m.pages === 1, now);
+        break;
       case "request":
-        return this.onRequest(m.ranges, now);
+        this.onRequest(m.ranges, now);
+        break;
       case "events":
-        return this.onEvents(m.short, m.start, m.items, now);
+        this.onEvents(m.short, m.start, m.items, now);
+        break;
     }
+    return m;
   }
 
   private drop(reason: string): void {
@@ -312,7 +342,7 @@ export class SyncNode {
 
   /** One frame per due answer, fresh events first; the rest of each answer is rescheduled. */
   private answerMessages(now: number, budget: number): SyncMessage[] {
-    const due: { author: AuthorId; a: Answer; items: CborValue[]; start: number; end: number; newest: number }[] = [];
+    const due: { author: AuthorId; a: Answer; items: CborValue[]; start: number; end: number; newest: number; priority: number }[] = [];
     for (const [author, a] of this.answers) {
       if (now < a.due) continue;
       const [from, to] = a.ranges[0] as [number, number];
@@ -322,11 +352,13 @@ export class SyncNode {
         if (a.ranges.length === 0) this.answers.delete(author);
         continue;
       }
-      due.push({ author, a, items: batch.items, start: from, end: from + batch.items.length - 1, newest: batch.newestWall });
+      const end = from + batch.items.length - 1;
+      due.push({ author, a, items: batch.items, start: from, end, newest: batch.newestWall, priority: this.batchPriority(batch) });
     }
     const freshAfter = this.o.wallNow() - FRESH_WINDOW_MS;
     const fresh = (d: (typeof due)[number]) => d.newest >= freshAfter;
-    due.sort((x, y) => Number(fresh(y)) - Number(fresh(x)) || y.newest - x.newest);
+    // Fresh before backfill, then the mapping's record-type priority (attachments last), then newest first.
+    due.sort((x, y) => Number(fresh(y)) - Number(fresh(x)) || y.priority - x.priority || y.newest - x.newest);
     const out: SyncMessage[] = [];
     for (const d of due) {
       if (out.length >= budget) {
@@ -339,6 +371,11 @@ export class SyncNode {
       else d.a.due = now + this.o.frameGapMs;
     }
     return out;
+  }
+
+  private batchPriority(batch: WireBatch): number {
+    if (batch.attachmentsOnly) return ATTACHMENT_PRIORITY;
+    return Math.max(0, ...(batch.types ?? []).map((t) => this.o.priorityOf(t)));
   }
 
   /** How many answers and wants are pending (for status and for tests that wait for quiet). */

@@ -1,0 +1,292 @@
+/**
+ * A radio station: the engine's sync node on a link, through the air framing.
+ *
+ * It is the scheduler that owns the transmitter: one frame with the link at a
+ * time (half duplex), handed over only when the duty-cycle budget allows it,
+ * and booked when the link says it really went on the air (after carrier
+ * sense): with nothing else handed over in between, the check at hand-over
+ * still holds at that later moment, so the budget is never exceeded whatever
+ * the protocol wants. Sync messages are pulled from the node only when a frame can go out
+ * at once, so nothing waits in a queue going stale while the budget refills
+ * (the node keeps its own due answers, and drops those overheard meanwhile).
+ * It also tracks the stations it hears (last heard, RSSI, SNR, how far behind
+ * or ahead of us they are) for the status API.
+ */
+import type { AuthorId } from "../engine/ids.js";
+import { frontierTotal, type Frontier } from "../engine/frontier.js";
+import type { SyncMessage } from "../engine/sync/messages.js";
+import type { SyncNode, SyncNodeOptions } from "../engine/sync/sync-node.js";
+import { silentLogger, type Logger } from "../log/logger.js";
+import type { AirCodec } from "./air/codec.js";
+import { OFFSET, STATION_ID_BYTES } from "./air/constants.js";
+import type { CancelTimer, Clock } from "./clock.js";
+import type { AirtimeBucket, DutyCycle } from "./duty-cycle.js";
+import type { Link, ReceivedFrame } from "./link.js";
+
+/**
+ * Silence after our own frame before the next: the receivers' radios switch
+ * from receive back to listening, and others get a chance to answer between
+ * the frames of a long answer (RNode firmware leaves a similar gap).
+ */
+export const TX_GAP_MS = 50;
+
+/**
+ * How long a frame handed to a radio link may take to go on the air (carrier
+ * sense, a busy channel) before the station stops waiting for it, in frames.
+ */
+const TRANSMIT_WAIT_FRAMES = 20;
+
+/**
+ * The sync node's back-offs in units of one full frame's airtime: a random
+ * back-off only separates stations if its window spans several frames (at
+ * SF9 a frame is 1.3 s; the engine's defaults assume a fast channel).
+ */
+export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, trickleMin: 4 } as const;
+
+/** Silence after a fragment, in full frames, before a receiver asks for the missing rest. */
+export const AIR_STALL_FRAMES = 3;
+
+/** Trickle's longest beacon interval on a radio link: a converged network beacons a few times an hour at most. */
+export const RADIO_TRICKLE_MAX_MS = 60 * 60_000;
+
+/** Sync node timings for a link whose longest frame takes `frameAirtimeMs` on the air. */
+export function syncTimingFor(frameAirtimeMs: number): Partial<SyncNodeOptions> {
+  const f = Math.max(frameAirtimeMs, 1);
+  const t = SYNC_TIMING_FRAMES;
+  return {
+    frontierDelayMs: t.frontier * f,
+    answerDelayMs: t.answer * f,
+    requestDelayMs: t.request * f,
+    frameGapMs: t.frameGap * f,
+    requestRetryMs: t.retry * f,
+    trickle: { iminMs: t.trickleMin * f, imaxMs: Math.max(RADIO_TRICKLE_MAX_MS, 8 * t.trickleMin * f), k: 1 },
+  };
+}
+
+/** What the station knows of another station it hears. */
+export interface HeardStation {
+  /** The sender's station id (its author short tag), hex. */
+  readonly station: string;
+  /** The member's name, when the station id is a configured member's. */
+  readonly name?: string;
+  lastHeardAt: number;
+  rssi?: number;
+  snr?: number;
+  frames: number;
+  /** Events we hold that it lacks, from its last beacon (estimate) or complete frontier (exact). */
+  behind?: number;
+  /** Events it holds that we lack, likewise. */
+  ahead?: number;
+}
+
+export interface StationStatus {
+  readonly airtime: {
+    readonly budgetMs: number;
+    readonly windowMs: number;
+    readonly usedMs: number;
+    readonly leftMs: number;
+    readonly totalMs: number;
+    readonly history: AirtimeBucket[];
+  };
+  readonly framesSent: number;
+  readonly bytesSent: number;
+  readonly framesReceived: number;
+  /** Frames waiting for the transmitter or the budget. */
+  readonly queued: number;
+  readonly heard: HeardStation[];
+}
+
+export interface StationOptions {
+  readonly node: SyncNode;
+  /** The store's frontier, for the lag of the stations heard. */
+  readonly frontier: () => Frontier;
+  /** A member's author id from its short tag, for naming stations heard. */
+  readonly authorByShort?: (short: Uint8Array) => AuthorId | undefined;
+  readonly names?: (author: AuthorId) => string | undefined;
+  readonly link: Link;
+  readonly codec: AirCodec;
+  readonly dutyCycle: DutyCycle;
+  readonly clock: Clock;
+  readonly log?: Logger;
+  readonly txGapMs?: number;
+}
+
+export interface Station {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Call after events were appended locally: neighbours hear of it soon. */
+  kick(): void;
+  status(): StationStatus;
+}
+
+export function createStation(o: StationOptions): Station {
+  const log = (o.log ?? silentLogger).child({ component: "station" });
+  const gap = o.txGapMs ?? TX_GAP_MS;
+  const maxFrameAirtime = o.link.airtimeMs(o.codec.mtu);
+  const heard = new Map<string, HeardStation>();
+  const outbox: Uint8Array[] = [];
+  const counts = { framesSent: 0, bytesSent: 0, framesReceived: 0, airtimeMs: 0 };
+  let busyUntil = 0;
+  /** A frame is with the link and has not started on the air yet (radio links only). */
+  let handedAt: number | null = null;
+  const radioBooking = o.link.onTransmit !== undefined;
+  const transmitWaitMs = TRANSMIT_WAIT_FRAMES * maxFrameAirtime + 10_000;
+  let timer: CancelTimer | null = null;
+  let plannedAt = Number.POSITIVE_INFINITY;
+  let running = false;
+
+  /** When the next frame may start: after our last one, and within the budget. */
+  function nextStart(airtime: number): number {
+    return Math.max(busyUntil, o.dutyCycle.earliestStart(airtime));
+  }
+
+  function plan(): void {
+    if (!running) return;
+    const now = o.clock.now();
+    let wake: number;
+    if (handedAt !== null) wake = handedAt + transmitWaitMs; // woken sooner by onTransmit
+    else if (outbox.length > 0) wake = nextStart(o.link.airtimeMs((outbox[0] as Uint8Array).length));
+    else {
+      wake = Math.min(o.node.nextWake(), o.codec.nextWake());
+      if (wake <= now) wake = nextStart(maxFrameAirtime);
+    }
+    wake = Math.max(wake, now);
+    if (timer && wake >= plannedAt) return;
+    timer?.();
+    plannedAt = wake;
+    timer = o.clock.at(wake, pump);
+  }
+
+  function pull(): void {
+    outbox.push(...o.codec.poll());
+    for (const message of o.node.poll()) {
+      try {
+        outbox.push(...o.codec.encode(message));
+      } catch (err) {
+        log.error("a sync message is too large to send; dropped", { bytes: message.length, error: String(err) });
+      }
+    }
+  }
+
+  function pump(): void {
+    timer = null;
+    plannedAt = Number.POSITIVE_INFINITY;
+    if (!running) return;
+    const now = o.clock.now();
+    if (handedAt !== null && now - handedAt >= transmitWaitMs) {
+      log.warn("the radio did not send a frame in time; going on", { waitedMs: now - handedAt });
+      handedAt = null;
+    }
+    if (handedAt === null && now >= busyUntil && outbox.length === 0 && o.dutyCycle.canSend(maxFrameAirtime)) pull();
+    const frame = outbox[0];
+    if (frame && handedAt === null && now >= busyUntil) {
+      const airtime = o.link.airtimeMs(frame.length);
+      if (o.dutyCycle.canSend(airtime)) {
+        outbox.shift();
+        counts.framesSent++;
+        counts.bytesSent += frame.length;
+        if (radioBooking) handedAt = now;
+        else onAir(airtime);
+        o.link.send(frame);
+      }
+    }
+    plan();
+  }
+
+  /** A frame of ours went on the air now: book it, and keep the transmitter until it is done. */
+  function onAir(airtime: number): void {
+    o.dutyCycle.record(airtime);
+    counts.airtimeMs += airtime;
+    busyUntil = o.clock.now() + airtime + gap;
+    handedAt = null;
+  }
+
+  function heardFrom(frame: ReceivedFrame): HeardStation {
+    const id = Buffer.from(frame.bytes.subarray(OFFSET.sender, OFFSET.sender + STATION_ID_BYTES));
+    const key = id.toString("hex");
+    let h = heard.get(key);
+    if (!h) {
+      const author = o.authorByShort?.(id);
+      const name = author ? o.names?.(author) : undefined;
+      h = { station: key, ...(name ? { name } : {}), lastHeardAt: 0, frames: 0 };
+      heard.set(key, h);
+    }
+    h.lastHeardAt = o.clock.now();
+    h.frames++;
+    if (frame.rssi !== undefined) h.rssi = frame.rssi;
+    if (frame.snr !== undefined) h.snr = frame.snr;
+    return h;
+  }
+
+  /** Beacons carry the sender's event total; a complete frontier says exactly who lacks what. */
+  function learnLag(h: HeardStation, m: SyncMessage): void {
+    const mine = o.frontier();
+    if (m.type === "beacon") {
+      const ours = frontierTotal(mine);
+      h.behind = Math.max(0, ours - m.total);
+      h.ahead = Math.max(0, m.total - ours);
+    } else if (m.type === "frontier" && m.pages === 1) {
+      let behind = 0;
+      let ahead = 0;
+      const listed = new Map<string, number>(m.entries.map((e) => [Buffer.from(e.short).toString("hex"), e.seq]));
+      for (const [author, seq] of mine) {
+        const theirs = listed.get(author.slice(0, STATION_ID_BYTES * 2)) ?? 0;
+        behind += Math.max(0, seq - theirs);
+        ahead += Math.max(0, theirs - seq);
+        listed.delete(author.slice(0, STATION_ID_BYTES * 2));
+      }
+      for (const seq of listed.values()) ahead += seq;
+      h.behind = behind;
+      h.ahead = ahead;
+    }
+  }
+
+  function receive(frame: ReceivedFrame): void {
+    counts.framesReceived++;
+    const r = o.codec.receive(frame.bytes);
+    if (r.kind !== "dropped") {
+      const h = heardFrom(frame);
+      if (r.kind === "message") {
+        const m = o.node.receive(r.message);
+        if (m) learnLag(h, m);
+      }
+    }
+    plan();
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      o.link.onFrame(receive);
+      o.link.onTransmit?.((airtime) => {
+        onAir(airtime);
+        plan();
+      });
+      await o.link.start();
+      running = true;
+      plan();
+    },
+    async stop() {
+      running = false;
+      timer?.();
+      timer = null;
+      plannedAt = Number.POSITIVE_INFINITY;
+      await o.link.stop();
+    },
+    kick() {
+      o.node.localChange();
+      plan();
+    },
+    status() {
+      const d = o.dutyCycle;
+      return {
+        airtime: { budgetMs: d.budgetMs, windowMs: d.windowMs, usedMs: d.used(), leftMs: d.left(), totalMs: counts.airtimeMs, history: d.history() },
+        framesSent: counts.framesSent,
+        bytesSent: counts.bytesSent,
+        framesReceived: counts.framesReceived,
+        queued: outbox.length,
+        heard: [...heard.values()].map((h) => ({ ...h })),
+      };
+    },
+  };
+}
