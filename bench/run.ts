@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in turn. stdout gets only metric
  * lines (one JSON object each); progress and diagnostics go to stderr.
  *
- * Options (for development): `--only=wire,ingest,rss,bridge` runs a subset;
+ * Options (for development): `--only=wire,ingest,rss,bridge,radio` runs a subset;
  * `--events=N`, `--rss-events=N`, `--poll-submissions=N` and
  * `--write-records=N` shrink the workloads.
  */
@@ -10,6 +10,9 @@ import { availableParallelism } from "node:os";
 import { benchBridgePoll, benchBridgeWrite, BRIDGE_WORKLOAD } from "./bridge.js";
 import { benchIngest, INGEST_WORKLOAD } from "./ingest.js";
 import { log, printMetric, round, since } from "./metrics.js";
+import { readFileSync } from "node:fs";
+import { airtimeReport } from "../src/cli/airtime-report.js";
+import { benchIdleAirtime, benchLineConvergence, benchSeedLine, describeLine, RADIO_WORKLOAD, seedLowerBoundAirtimeMs } from "./radio.js";
 import { benchRss, RSS_WORKLOAD } from "./rss-1m.js";
 import { verifyNobleRate, verifyNodeRate } from "./verify.js";
 import { measureWireBytes, wireBytesMetrics } from "./wire-bytes.js";
@@ -19,7 +22,7 @@ function option(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-const only = new Set((option("only") ?? "wire,ingest,rss,bridge").split(","));
+const only = new Set((option("only") ?? "wire,ingest,rss,bridge,radio").split(","));
 const events = Number(option("events") ?? INGEST_WORKLOAD.events);
 const rssEvents = Number(option("rss-events") ?? RSS_WORKLOAD.events);
 const pollSubmissions = Number(option("poll-submissions") ?? BRIDGE_WORKLOAD.pollSubmissions);
@@ -62,7 +65,36 @@ async function main(): Promise<void> {
     printMetric({ metric: "bridge.write_submissions_per_s", value: round(w.perSecond), unit: "submissions/s" });
   }
 
+  if (only.has("radio")) await benchRadio();
+
   log(`done in ${(since(start) / 1000).toFixed(0)} s`);
+}
+
+const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), "utf8"));
+
+async function benchRadio(): Promise<void> {
+  const modulation = { sf: 9, bandwidth: 125_000, cr: 5 };
+  const a = airtimeReport({ asset: fixture("household-assessment-asset.json"), data: fixture("household-assessment-data.json"), modulation });
+  log(`airtime: ${a.submissions} household submissions, sealed, SF9: ${(a.oneFrameShare * 100).toFixed(1)} % in one frame`);
+  printMetric({ metric: "radio.bytes_on_air_per_submission_median", value: a.bytesOnAirMedian, unit: "bytes" });
+  printMetric({ metric: "radio.frames_per_submission_median", value: a.framesMedian, unit: "frames" });
+  printMetric({ metric: "radio.airtime_ms_per_submission_median", value: round(a.airtimeMsMedian), unit: "ms" });
+  printMetric({ metric: "radio.seed_bytes_per_submission_median", value: a.seedBytesMedian, unit: "bytes" });
+  printMetric({ metric: "radio.bytes_vs_seed_ratio", value: round(a.bytesOnAirMedian / a.seedBytesMedian, 3), unit: "ratio" });
+
+  const idle = await benchIdleAirtime();
+  log(`idle: ${RADIO_WORKLOAD.idleStations} converged stations used ${(idle.airtimeMs / 1000).toFixed(1)} s of airtime in a simulated day`);
+  printMetric({ metric: "radio.idle_airtime_fraction", value: round(idle.fraction, 3), unit: "fraction" });
+
+  const line = await benchLineConvergence();
+  describeLine(line);
+  printMetric({ metric: "radio.convergence_vs_lower_bound", value: round(line.convergenceMs / line.lowerBoundMs, 3), unit: "ratio" });
+  // The seed saturates its budget and its queues grow without bound: a few simulated hours show it, and
+  // the ratio is taken against the least airtime it could converge with (generous to the seed).
+  const seed = await benchSeedLine(RADIO_WORKLOAD, 3 * 3_600_000);
+  const seedBound = seedLowerBoundAirtimeMs();
+  log(`seed protocol on the same air: ${(seed.airtimeMs / 1000).toFixed(0)} s of airtime in its first ${(seed.elapsedMs / 3_600_000).toFixed(0)} h, ${seed.converged ? "converged" : "not converged"}; it needs at least ${(seedBound / 1000).toFixed(0)} s to converge`);
+  printMetric({ metric: "radio.airtime_vs_seed_protocol", value: round(line.airtimeMs / seedBound, 3), unit: "ratio" });
 }
 
 main().catch((err: unknown) => {

@@ -7,7 +7,7 @@
  * author first seen through a buffered event enters the frontier at 0, and
  * deltas are whole feed slices sorted by (author, seq).
  */
-import { seedEventId, type SeedEvent } from "./seed-encoding.js";
+import { seedEventId, type SeedEvent } from "../src/baseline/seed-encoding.js";
 
 /** author → highest contiguous seq held (the prototype's `Frontier`), in the order authors were first seen. */
 export type SeedFrontier = Record<string, number>;

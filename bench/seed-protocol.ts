@@ -21,7 +21,7 @@
 import { z } from "zod";
 import type { Clock, CancelTimer } from "../src/radio/clock.js";
 import type { Link, ReceivedFrame } from "../src/radio/link.js";
-import { pyJsonDumps, seedEventsMessage, type PyDict, type SeedEvent } from "./seed-encoding.js";
+import { pyJsonDumps, seedEventsMessage, type PyDict, type SeedEvent } from "../src/baseline/seed-encoding.js";
 import { SeedFeedStore, type SeedFrontier } from "./seed-feed-store.js";
 import { SEED_BROADCAST, SEED_MAX_ADDRESS, SeedReassembler, decodeSeedFrame, encodeSeedAnnounce, encodeSeedFrames } from "./seed-framing.js";
 import { createSendQueue, type SeedGate, type SendQueue } from "./seed-send-queue.js";

@@ -11,7 +11,7 @@ import { FeedWriter } from "./feeds.js";
 import { benchSigners, planUpserts } from "./fixtures.js";
 import type { Metric } from "./metrics.js";
 import { round } from "./metrics.js";
-import { SeedFeed, seedEventsMessage } from "./seed-encoding.js";
+import { SeedFeed, seedEventsMessage } from "../src/baseline/seed-encoding.js";
 
 /** Averages over a sequence of submissions of one form by one site. */
 export interface WireBytesResult {

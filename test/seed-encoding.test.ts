@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { createHlcClock } from "../src/engine/hlc.js";
 import { planUpserts } from "../bench/fixtures.js";
-import { pyFloatRepr, pyJsonDumps, SeedFeed, seedEventsMessage, seedToWire, type PyValue } from "../bench/seed-encoding.js";
+import { pyFloatRepr, pyJsonDumps, SeedFeed, seedEventsMessage, seedToWire, type PyValue } from "../src/baseline/seed-encoding.js";
 
 const hasPython = !spawnSync("python3", ["--version"]).error;
 

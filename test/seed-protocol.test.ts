@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import { SeedFeed, seedEventsMessage, type PyDict, type SeedEvent } from "../bench/seed-encoding.js";
+import { SeedFeed, seedEventsMessage, type PyDict, type SeedEvent } from "../src/baseline/seed-encoding.js";
 import { decodeSeedFrame, encodeSeedFrames, SeedReassembler, SEED_FRAME_HEADER_BYTES } from "../bench/seed-framing.js";
 import { createSeedStation, SEED_MAX_EVENTS_PER_MSG, type SeedGate, type SeedStation, type SeedStationOptions } from "../bench/seed-protocol.js";
 import type { CborMap } from "../src/engine/cbor.js";

@@ -7,8 +7,8 @@
  * hex chars of SHA-256 over `json.dumps(..., sort_keys=True)` of the event.
  */
 import { createHash } from "node:crypto";
-import type { CborMap, CborValue } from "../src/engine/cbor.js";
-import type { Hlc } from "../src/engine/hlc.js";
+import type { CborMap, CborValue } from "../engine/cbor.js";
+import type { Hlc } from "../engine/hlc.js";
 
 /** A value of Python's JSON data model. Integral numbers are Python ints; others are floats. */
 export type PyValue = null | boolean | number | string | readonly PyValue[] | PyDict;

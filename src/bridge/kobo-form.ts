@@ -30,7 +30,7 @@ function instanceOf(row: z.infer<typeof rowIdsSchema>): string {
 }
 
 /** Kobo's `_submission_time` is UTC without a zone ("2024-05-01T10:11:12"). */
-function toIsoUtc(t: unknown): string | null {
+export function toIsoUtc(t: unknown): string | null {
   if (typeof t !== "string" || t === "") return null;
   return /[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
 }
