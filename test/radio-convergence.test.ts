@@ -89,3 +89,28 @@ describe("convergence on the simulated LoRa air", () => {
     for (let t = 0; t < TRIALS; t++) await trial(t);
   });
 });
+
+describe("stations heard", () => {
+  it("are the stations in range, by member name, with their link's RSSI and SNR, and none behind once converged", async () => {
+    const names = ["s0", "s1", "s2"];
+    const net = new RadioNetwork({ names, seed: 3, topology: lineTopology(names, { rssi: -101, snr: 4.5 }) });
+    try {
+      await net.start();
+      net.sites.forEach((s, i) => s.upsert(uuid(i), "household", { "hh/size": i + 1 }));
+      net.runFor(24 * HOUR, () => net.converged());
+      assert.ok(net.converged());
+      net.runFor(HOUR);
+      const heard = (name: string) => net.site(name).station.status().heard.map((h) => h.name).sort();
+      assert.deepEqual(heard("s1"), ["s0", "s2"]);
+      assert.deepEqual(heard("s0"), ["s1"], "s0 is out of s2's range");
+      for (const h of net.site("s1").station.status().heard) {
+        assert.equal(h.rssi, -101);
+        assert.equal(h.snr, 4.5);
+        assert.equal(h.behind, 0);
+        assert.equal(h.ahead, 0);
+      }
+    } finally {
+      await net.close();
+    }
+  });
+});

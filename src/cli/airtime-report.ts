@@ -21,7 +21,7 @@ import { signEvent, type SignedEvent } from "../engine/event.js";
 import { shortTag } from "../engine/frontier.js";
 import { createHlcClock } from "../engine/hlc.js";
 import type { CborMap } from "../engine/cbor.js";
-import { recordId, recordType, toEventId, type RecordId, type RecordType } from "../engine/ids.js";
+import { recordId, recordType, type RecordId, type RecordType } from "../engine/ids.js";
 import { encodeMessage } from "../engine/sync/messages.js";
 import { createLexicon, type VocabularyField } from "../engine/vocabulary.js";
 import { encodeWireItem } from "../engine/wire.js";
@@ -105,7 +105,7 @@ export function airtimeReport(o: AirtimeReportOptions): AirtimeReport {
   let prev: SignedEvent = vocabulary;
   for (const { record, wall: submittedAt, fields } of page.submissions) {
     const wall = Math.max(submittedAt, prev.hlc.wall + 1);
-    const ev = signEvent(signer, { seq: prev.seq + 1, prev: toEventId(Buffer.from(prev.id, "hex")), hlc: { wall, counter: 0 } }, {
+    const ev = signEvent(signer, { seq: prev.seq + 1, prev: prev.id, hlc: { wall, counter: 0 } }, {
       kind: "upsert", record, type, base: null, fields,
     });
     const item = encodeWireItem(ev, prev.hlc.wall, { seq: vocabulary.seq, lexicon });

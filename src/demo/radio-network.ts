@@ -5,12 +5,10 @@
  * virtual clock an hour of radio traffic takes a fraction of a second; the
  * convergence tests, the radio benchmarks and the demo build on it.
  */
+import { siteActions, type SiteActions } from "./site-actions.js";
 import { randomBytes } from "node:crypto";
-import type { CborMap } from "../engine/cbor.js";
 import { generateSigner, type Signer } from "../engine/crypto.js";
-import type { SignedEvent } from "../engine/event.js";
 import { shortTag } from "../engine/frontier.js";
-import { recordId, recordType, type RecordId } from "../engine/ids.js";
 import { seededRandom } from "../engine/random.js";
 import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
 import { SyncNode, type SyncNodeOptions } from "../engine/sync/sync-node.js";
@@ -29,7 +27,7 @@ import { VirtualScheduler } from "../radio/virtual-time.js";
 /** SF9 at 125 kHz, CR 4/5 on 868.1 MHz (EU g1 sub-band, 1 %): the benchmarks' reference channel. */
 export const REFERENCE_SETTINGS: RadioSettings = { frequency: 868_100_000, bandwidth: 125_000, sf: 9, cr: 5, txPower: 14 };
 
-export interface RadioSite {
+export interface RadioSite extends SiteActions {
   readonly name: string;
   readonly signer: Signer;
   readonly store: SqliteStore;
@@ -38,10 +36,6 @@ export interface RadioSite {
   readonly dutyCycle: DutyCycle;
   readonly link: Link;
   readonly station: Station;
-  upsert(record: string, type: string, fields: CborMap): SignedEvent;
-  remove(record: string, type: string): SignedEvent;
-  /** Tells the station that events were appended to the store directly (by a bridge). */
-  announce(): void;
 }
 
 export interface RadioNetworkOptions {
@@ -135,25 +129,6 @@ export class RadioNetwork {
   }
 }
 
-type SiteParts = Omit<RadioSite, "upsert" | "remove" | "announce">;
-
-function siteApi(p: SiteParts): RadioSite {
-  const { store, station } = p;
-  function author<T>(make: () => T): T {
-    const ev = make();
-    station.kick();
-    return ev;
-  }
-  function baseOf(record: RecordId) {
-    const s = store.getRecord(record);
-    return s ? { wall: s.lastWrite.wall, counter: s.lastWrite.counter } : null;
-  }
-  return {
-    ...p,
-    upsert: (record, type, fields) =>
-      author(() => store.append({ kind: "upsert", record: recordId(record), type: recordType(type), base: baseOf(recordId(record)), fields })),
-    remove: (record, type) =>
-      author(() => store.append({ kind: "delete", record: recordId(record), type: recordType(type), base: baseOf(recordId(record)) })),
-    announce: () => author(() => undefined),
-  };
+function siteApi(p: Omit<RadioSite, keyof SiteActions>): RadioSite {
+  return { ...p, ...siteActions(p.store, () => p.station.kick()) };
 }

@@ -3,10 +3,8 @@
  * sync node, joined by the in-memory medium under virtual time. Used by the
  * engine demo and the convergence tests.
  */
+import { siteActions, type SiteActions } from "./site-actions.js";
 import { generateSigner, type Signer } from "../engine/crypto.js";
-import type { CborMap } from "../engine/cbor.js";
-import type { SignedEvent } from "../engine/event.js";
-import { recordId, recordType, type RecordId } from "../engine/ids.js";
 import { seededRandom } from "../engine/random.js";
 import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
 import { SyncNode, type SyncNodeOptions } from "../engine/sync/sync-node.js";
@@ -14,17 +12,12 @@ import { MemoryMedium, type MemoryMediumOptions } from "../radio/memory-medium.j
 import { createSimStation, type SimStation } from "../radio/sim-station.js";
 import { VirtualScheduler } from "../radio/virtual-time.js";
 
-export interface SimSite {
+export interface SimSite extends SiteActions {
   readonly name: string;
   readonly signer: Signer;
   readonly store: SqliteStore;
   readonly node: SyncNode;
   readonly station: SimStation;
-  /** Records a new submission version at this site: only `fields` changed. */
-  upsert(record: string, type: string, fields: CborMap): SignedEvent;
-  remove(record: string, type: string): SignedEvent;
-  /** Tells the sync node that events were appended to the store directly (by a bridge). */
-  announce(): void;
 }
 
 export interface SimNetworkOptions {
@@ -98,24 +91,11 @@ export class SimNetwork {
 }
 
 function makeSite(name: string, signer: Signer, store: SqliteStore, node: SyncNode, station: SimStation): SimSite {
-  function author<T>(make: () => T): T {
-    const ev = make();
-    node.localChange();
-    station.kick();
-    return ev;
-  }
-  function baseOf(record: RecordId) {
-    const s = store.getRecord(record);
-    return s ? { wall: s.lastWrite.wall, counter: s.lastWrite.counter } : null;
-  }
   return {
     name, signer, store, node, station,
-    upsert: (record, type, fields) =>
-      author(() =>
-        store.append({ kind: "upsert", record: recordId(record), type: recordType(type), base: baseOf(recordId(record)), fields }),
-      ),
-    remove: (record, type) =>
-      author(() => store.append({ kind: "delete", record: recordId(record), type: recordType(type), base: baseOf(recordId(record)) })),
-    announce: () => author(() => undefined),
+    ...siteActions(store, () => {
+      node.localChange();
+      station.kick();
+    }),
   };
 }

@@ -18,7 +18,7 @@ import type { SyncMessage } from "../engine/sync/messages.js";
 import type { SyncNode, SyncNodeOptions } from "../engine/sync/sync-node.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import type { AirCodec } from "./air/codec.js";
-import { OFFSET, STATION_ID_BYTES } from "./air/constants.js";
+import { FRAME_KIND, KIND_MASK, OFFSET, STATION_ID_BYTES } from "./air/constants.js";
 import type { CancelTimer, Clock } from "./clock.js";
 import type { AirtimeBucket, DutyCycle } from "./duty-cycle.js";
 import type { Link, ReceivedFrame } from "./link.js";
@@ -244,12 +244,13 @@ export function createStation(o: StationOptions): Station {
   function receive(frame: ReceivedFrame): void {
     counts.framesReceived++;
     const r = o.codec.receive(frame.bytes);
-    if (r.kind !== "dropped") {
-      const h = heardFrom(frame);
-      if (r.kind === "message") {
-        const m = o.node.receive(r.message);
-        if (m) learnLag(h, m);
-      }
+    // A fragment names its message's origin, which is not its transmitter when another station re-sends
+    // it: only whole messages and nacks say who we hear, and how well.
+    const kind = (frame.bytes[OFFSET.type] ?? 0) & KIND_MASK;
+    const h = r.kind !== "dropped" && kind !== FRAME_KIND.fragment ? heardFrom(frame) : undefined;
+    if (r.kind === "message") {
+      const m = o.node.receive(r.message);
+      if (m && h) learnLag(h, m);
     }
     plan();
   }
