@@ -1,0 +1,104 @@
+/**
+ * One configured link of a site as a radio station: the link (an RNode on a
+ * serial port, UDP on a LAN, or whatever a test or the embedded demo hands
+ * in), the air framing with the network's key, the duty-cycle budget of the
+ * link's region, and the sync node over the site's store.
+ */
+import { shortTag } from "../engine/frontier.js";
+import type { Signer } from "../engine/crypto.js";
+import type { SqliteStore } from "../engine/store/sqlite-store.js";
+import { SyncNode } from "../engine/sync/sync-node.js";
+import type { Logger } from "../log/logger.js";
+import { createAirCodec, type AirCodec } from "../radio/air/codec.js";
+import { networkIdFromName } from "../radio/air/network-key.js";
+import type { Clock } from "../radio/clock.js";
+import { createDutyCycle, DUTY_CYCLE_PRESETS, NO_DUTY_CYCLE, type DutyCycle } from "../radio/duty-cycle.js";
+import type { Link } from "../radio/link.js";
+import { createRNodeLink } from "../radio/rnode/rnode-link.js";
+import type { RNodeSettings } from "../radio/rnode/settings.js";
+import { AIR_STALL_FRAMES, createStation, syncTimingFor, type Station } from "../radio/station.js";
+import { createUdpLink, type UdpEndpoint } from "../radio/udp-link.js";
+import type { LinkConfig, RNodeLinkConfig } from "./site-config.js";
+
+/** A station of the site, with what the status API shows of it. */
+export interface SiteRadio {
+  readonly index: number;
+  readonly config: LinkConfig;
+  readonly link: Link;
+  readonly codec: AirCodec;
+  readonly node: SyncNode;
+  readonly dutyCycle: DutyCycle;
+  readonly station: Station;
+  /** The regulatory rule applied, for display. */
+  readonly region: string;
+}
+
+/** Builds a link from its config; tests and the embedded demo pass their own. */
+export type LinkFactory = (config: LinkConfig, index: number) => Link;
+
+export interface SiteRadioOptions {
+  readonly index: number;
+  readonly config: LinkConfig;
+  readonly store: SqliteStore;
+  readonly signer: Signer;
+  readonly networkName: string;
+  readonly networkKey: Uint8Array | null;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly log: Logger;
+  readonly link: Link;
+  readonly priorityOf: (type: string) => number;
+  readonly onIngest: (applied: number) => void;
+}
+
+export function rnodeSettingsOf(c: RNodeLinkConfig): RNodeSettings {
+  return { frequency: c.frequency, bandwidth: c.bandwidth, sf: c.spreading_factor, cr: c.coding_rate, txPower: c.tx_power };
+}
+
+function parseEndpoint(text: string): UdpEndpoint {
+  const i = text.lastIndexOf(":");
+  return { address: text.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(text.slice(i + 1)) };
+}
+
+/** The real links: an RNode on its serial port, or UDP. */
+export function defaultLinkFactory(clock: Clock, log: Logger): LinkFactory {
+  return (config) => {
+    if (config.kind === "rnode") {
+      return createRNodeLink({ path: config.port, settings: rnodeSettingsOf(config), clock, logger: log.child({ link: config.port }) });
+    }
+    return createUdpLink({ bind: parseEndpoint(config.bind), peers: config.peers.map(parseEndpoint), broadcast: config.broadcast, open: config.open });
+  };
+}
+
+function dutyOf(config: LinkConfig): { fraction: number; region: string } {
+  if (config.kind === "udp") return { fraction: NO_DUTY_CYCLE.fraction, region: "none (UDP)" };
+  const preset = DUTY_CYCLE_PRESETS.find((p) => p.name === config.region) ?? NO_DUTY_CYCLE;
+  return { fraction: config.duty_cycle ?? preset.fraction, region: preset.name };
+}
+
+export function createSiteRadio(o: SiteRadioOptions): SiteRadio {
+  const { link, clock, store } = o;
+  const frameAirtime = link.airtimeMs(link.mtu);
+  const codec = createAirCodec({
+    networkId: networkIdFromName(o.networkName), stationId: shortTag(o.signer.author), networkKey: o.networkKey,
+    requireSealed: o.networkKey !== null, mtu: link.mtu, clock, random: o.random,
+    ...(frameAirtime > 0 ? { timing: { stallMs: AIR_STALL_FRAMES * frameAirtime } } : {}),
+  });
+  // A radio's back-offs are counted in frames; UDP keeps the engine's defaults for a fast channel.
+  const timing = frameAirtime > 0 ? syncTimingFor(frameAirtime) : {};
+  const node = new SyncNode({
+    ...timing, store, now: () => clock.now(), random: o.random, mtu: codec.payloadCapacity(), priorityOf: o.priorityOf,
+    onIngest: (report) => {
+      if (report.applied > 0) o.onIngest(report.applied);
+    },
+  });
+  const duty = dutyOf(o.config);
+  const dutyCycle = createDutyCycle({ clock, fraction: duty.fraction });
+  const names = new Map(store.members().map((m) => [m.author, m.name ?? undefined] as const));
+  const station = createStation({
+    node, link, codec, dutyCycle, clock, frontier: () => store.frontier(),
+    authorByShort: (short) => store.authorByShort(short), names: (a) => names.get(a),
+    log: o.log.child({ component: "station", link: o.index }),
+  });
+  return { index: o.index, config: o.config, link, codec, node, dutyCycle, station, region: duty.region };
+}

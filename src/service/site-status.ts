@@ -1,0 +1,134 @@
+/**
+ * What a running site reports about itself, as plain JSON values: the status
+ * API, the admin page, `meshlogd status` and the metrics all read these, so
+ * they never disagree.
+ */
+import { frontierTotal } from "../engine/frontier.js";
+import type { AuthorId } from "../engine/ids.js";
+import { conflictCount, recordCountsByType, type TypeCount } from "../engine/store/store-queries.js";
+import { serverProblems, type ServerState, type Site } from "./site.js";
+import type { SiteRadio } from "./site-radio.js";
+
+/** The package version, for the status API. */
+export const VERSION = "0.1.0";
+
+export interface SiteSummary {
+  readonly site: { name: string; author: AuthorId; network: string; sealed: boolean; version: string; node: string; startedAt: string; uptimeS: number };
+  readonly server: ServerState & { kind: string; url: string };
+  readonly store: { events: number; records: number; authors: number; conflicts: number; gapBuffered: number };
+  readonly outbox: { pending: number; written: number; failed: number };
+  readonly forms: readonly FormSummary[];
+  readonly links: readonly LinkSummary[];
+  /** Problems a person should act on, worded for the admin page's banner; empty when all is well. */
+  readonly attention: readonly string[];
+}
+
+export interface FormSummary {
+  readonly type: string;
+  readonly source: string;
+  readonly describe: string;
+  readonly records: TypeCount | null;
+  readonly lastPollAt: string | null;
+  readonly lastPollError: string | null;
+  readonly lastWriteError: string | null;
+  readonly totals: { events: number; echoes: number; written: number; writeFailures: number };
+}
+
+export interface LinkSummary {
+  readonly index: number;
+  readonly kind: string;
+  readonly target: string;
+  readonly state: string;
+  readonly reason: string | null;
+  readonly region: string;
+  readonly dutyCycle: number;
+  readonly settings: Readonly<Record<string, unknown>> | null;
+  readonly airtime: { budgetMs: number; windowMs: number; usedMs: number; leftMs: number; totalMs: number };
+  readonly framesSent: number;
+  readonly framesReceived: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly dropped: Readonly<Record<string, number>>;
+  readonly stationsHeard: number;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function linkSummary(r: SiteRadio): LinkSummary {
+  const ls = r.link.status();
+  const st = r.station.status();
+  const settings = r.config.kind === "rnode"
+    ? { frequency: r.config.frequency, bandwidth: r.config.bandwidth, spreading_factor: r.config.spreading_factor, coding_rate: r.config.coding_rate, tx_power: r.config.tx_power }
+    : { bind: r.config.bind, peers: r.config.peers };
+  const dropped: Record<string, number> = { ...ls.dropped };
+  for (const [reason, n] of Object.entries(r.codec.stats.dropped)) if (n > 0) dropped[`air.${reason}`] = n;
+  for (const [reason, n] of Object.entries(r.node.stats.dropped)) if (n > 0) dropped[`sync.${reason}`] = n;
+  const { history: _history, ...airtime } = st.airtime;
+  return {
+    index: r.index, kind: ls.kind, target: ls.target, state: ls.state, reason: ls.reason ?? null, region: r.region,
+    dutyCycle: airtime.windowMs > 0 ? airtime.budgetMs / airtime.windowMs : 1, settings: { ...settings, ...(ls.details ?? {}) }, airtime,
+    framesSent: ls.framesSent, framesReceived: ls.framesReceived, bytesSent: ls.bytesSent, bytesReceived: ls.bytesReceived,
+    dropped, stationsHeard: st.heard.length,
+  };
+}
+
+function linkProblems(links: readonly LinkSummary[]): string[] {
+  return links.filter((l) => l.state === "down").map((l) => `${l.kind === "rnode" ? "The radio" : "The link"} on ${l.target} is down: ${l.reason ?? "no reason given"}`);
+}
+
+export function siteSummary(site: Site, now = Date.now()): SiteSummary {
+  const store = site.store;
+  const bridge = site.bridge.status();
+  const counts = recordCountsByType(store);
+  const links = site.radios.map(linkSummary);
+  const server = site.config.server;
+  return {
+    site: {
+      name: site.config.site.name, author: site.signer.author, network: site.config.network.name, sealed: site.config.network.key !== undefined,
+      version: VERSION, node: process.version, startedAt: new Date(site.startedAt).toISOString(), uptimeS: Math.round((now - site.startedAt) / 1000),
+    },
+    server: { ...site.server(), kind: server.kind, url: server.url },
+    store: {
+      events: store.eventCount(), records: store.recordCount(), authors: store.frontier().size, conflicts: conflictCount(store), gapBuffered: store.gapBufferSize(),
+    },
+    outbox: bridge.outbox,
+    forms: bridge.forms.map((f) => ({
+      type: f.type, source: f.source, describe: f.describe, records: counts.find((c) => c.type === f.type) ?? null,
+      lastPollAt: iso(f.lastPollAt), lastPollError: f.lastPollError, lastWriteError: f.lastWriteError, totals: { ...f.totals },
+    })),
+    links,
+    attention: [...serverProblems(site), ...linkProblems(links)],
+  };
+}
+
+/** Stations heard on every link: last heard, RSSI, SNR, how far behind or ahead. */
+export function peersOf(site: Site): { link: number; station: string; name: string | null; lastHeardAt: string; rssi: number | null; snr: number | null; frames: number; behind: number | null; ahead: number | null }[] {
+  return site.radios.flatMap((r) =>
+    r.station.status().heard.map((h) => ({
+      link: r.index, station: h.station, name: h.name ?? null, lastHeardAt: new Date(h.lastHeardAt).toISOString(),
+      rssi: h.rssi ?? null, snr: h.snr ?? null, frames: h.frames, behind: h.behind ?? null, ahead: h.ahead ?? null,
+    })),
+  );
+}
+
+/** This site's frontier: per author its name and newest seq; and per station heard how far apart it is. */
+export function syncOf(site: Site): { total: number; authors: { author: AuthorId; name: string | null; seq: number; self: boolean }[]; stations: ReturnType<typeof peersOf> } {
+  const frontier = site.store.frontier();
+  const names = new Map(site.store.members().map((m) => [m.author, m.name] as const));
+  names.set(site.signer.author, site.config.site.name);
+  return {
+    total: frontierTotal(frontier),
+    authors: [...frontier].map(([author, seq]) => ({ author, name: names.get(author) ?? null, seq, self: author === site.signer.author })),
+    stations: peersOf(site),
+  };
+}
+
+/** Per link: settings, the duty-cycle budget and the airtime used in each minute of the last hours (the chart). */
+export function radioOf(site: Site): { links: (LinkSummary & { history: { startMs: number; airtimeMs: number }[] })[] } {
+  return {
+    links: site.radios.map((r) => ({
+      ...linkSummary(r),
+      history: r.station.status().airtime.history.map((b) => ({ ...b })),
+    })),
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * A running site: its store, its bridge to the local form server, and a
+ * station on each configured link, wired together in this one place.
+ *
+ * - The bridge opens when the server answers; until then the radio still
+ *   relays and the status says the server is unreachable, retried with
+ *   back-off. A mapping that does not fit its form stops start-up.
+ * - Polls run on the config's cron schedule, one round at a time.
+ * - Events that arrive by radio (or an imported bundle) wake the other links
+ *   and trigger a write-back round soon after, so converged records reach the
+ *   local server without waiting for the next poll.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { schedule as scheduleCron, type ScheduledTask } from "node-cron";
+import { MappingError } from "../bridge/mapping.js";
+import { createBridge, type Bridge } from "../bridge/bridge.js";
+import { describeError } from "../bridge/upstream.js";
+import type { Signer } from "../engine/crypto.js";
+import { parseAuthorId } from "../engine/ids.js";
+import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
+import type { Logger } from "../log/logger.js";
+import { parseNetworkKey } from "../radio/air/network-key.js";
+import { realClock, type Clock } from "../radio/clock.js";
+import { bridgeConfigOf, type SiteConfig } from "./site-config.js";
+import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio } from "./site-radio.js";
+
+/** The database file in the data directory. */
+export const DATABASE_FILE = "meshlogd.sqlite";
+/** First wait before trying an unreachable server again; doubles up to the maximum. */
+export const SERVER_RETRY_INITIAL_MS = 5_000;
+export const SERVER_RETRY_MAX_MS = 5 * 60_000;
+/** Events from the radio are written back after this quiet time, so a burst makes one round. */
+export const WRITE_BACK_DELAY_MS = 2_000;
+
+/** Where the local form server stands, for the status API and the admin page's banner. */
+export interface ServerState {
+  state: "starting" | "ok" | "unreachable";
+  /** What went wrong, in words a user can act on. */
+  error: string | null;
+  since: number;
+}
+
+export interface SiteOptions {
+  readonly config: SiteConfig;
+  readonly signer: Signer;
+  /** Data directory (database); ":memory:" keeps the store in memory (tests). */
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly makeLink?: LinkFactory;
+  /** Disables the cron schedule (tests drive polls themselves). */
+  readonly manualPolls?: boolean;
+}
+
+export interface Site {
+  readonly config: SiteConfig;
+  readonly signer: Signer;
+  readonly store: SqliteStore;
+  readonly bridge: Bridge;
+  readonly radios: readonly SiteRadio[];
+  readonly startedAt: number;
+  server(): ServerState;
+  /** True from the end of start() until stop() begins. */
+  running(): boolean;
+  /** Opens the bridge (or starts retrying it) and the links. Throws MappingError on a bad mapping. */
+  start(): Promise<void>;
+  /** Stops polling and the links, lets a running round finish, closes the store. */
+  stop(): Promise<void>;
+  /** One poll-and-write round now (after any running one); false while the server is not open. */
+  pollNow(): Promise<boolean>;
+  /** Tells every link the feed grew (events appended or imported outside the radio). */
+  changed(): void;
+  /** Poll-and-write rounds so far and their durations (the metrics' poll latency). */
+  rounds(): RoundStats;
+}
+
+export interface RoundStats {
+  count: number;
+  totalMs: number;
+  lastMs: number | null;
+}
+
+function openSiteStore(o: SiteOptions): SqliteStore {
+  if (o.dataDir !== ":memory:") mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const path = o.dataDir === ":memory:" ? ":memory:" : join(o.dataDir, DATABASE_FILE);
+  const store = openStore({ path, signer: o.signer, ...(o.now ? { now: o.now } : {}) });
+  for (const m of o.config.network.members) {
+    const author = parseAuthorId(m.key);
+    if (author && author !== o.signer.author) store.addMember(author, m.name);
+  }
+  return store;
+}
+
+export function createSite(o: SiteOptions): Site {
+  const { config, log } = o;
+  const clock = o.clock ?? realClock();
+  const now = o.now ?? Date.now;
+  const random = o.random ?? Math.random;
+  const store = openSiteStore(o);
+  const bridge = createBridge({ store, config: bridgeConfigOf(config), now, log });
+  const networkKey = config.network.key ? parseNetworkKey(config.network.key, "network.key") : null;
+  const priorities = new Map(config.mappings.map((m) => [m.type, m.priority] as const));
+  const makeLink = o.makeLink ?? defaultLinkFactory(clock, log);
+  const server: ServerState = { state: "starting", error: null, since: now() };
+  let opened = false;
+  let stopped = false;
+  let started = false;
+  let retryMs = SERVER_RETRY_INITIAL_MS;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let writeTimer: NodeJS.Timeout | null = null;
+  let cronTask: ScheduledTask | null = null;
+  let round: Promise<void> | null = null;
+  let again = false;
+  const rounds: RoundStats = { count: 0, totalMs: 0, lastMs: null };
+
+  const radios: SiteRadio[] = config.links.map((linkConfig, index) =>
+    createSiteRadio({
+      index, config: linkConfig, store, signer: o.signer, networkName: config.network.name, networkKey, clock, random,
+      log, link: makeLink(linkConfig, index), priorityOf: (t) => priorities.get(t) ?? 0,
+      onIngest: (applied) => {
+        for (const r of radios) if (r.index !== index) r.station.kick();
+        log.debug("events received", { link: index, applied });
+        writeSoon();
+      },
+    }),
+  );
+
+  function setServer(state: ServerState["state"], error: string | null): void {
+    if (server.state !== state || server.error !== error) Object.assign(server, { state, error, since: now() });
+  }
+
+  /** Poll-and-write rounds never overlap; a request during one runs once more after it. */
+  function runRound(): Promise<void> {
+    if (round) {
+      again = true;
+      return round;
+    }
+    round = (async () => {
+      do {
+        again = false;
+        const before = store.eventCount();
+        const t0 = performance.now();
+        await bridge.syncOnce();
+        rounds.lastMs = performance.now() - t0;
+        rounds.count += 1;
+        rounds.totalMs += rounds.lastMs;
+        if (store.eventCount() !== before) changed();
+      } while (again && !stopped);
+    })()
+      .catch((err: unknown) => log.error("poll round failed", { error: String(err) }))
+      .finally(() => (round = null));
+    return round;
+  }
+
+  function writeSoon(): void {
+    if (!opened || stopped || writeTimer) return;
+    writeTimer = setTimeout(() => {
+      writeTimer = null;
+      void runRound();
+    }, WRITE_BACK_DELAY_MS);
+  }
+
+  function changed(): void {
+    for (const r of radios) r.station.kick();
+  }
+
+  async function openBridge(): Promise<void> {
+    retryTimer = null;
+    if (stopped) return;
+    let r;
+    try {
+      r = await bridge.open();
+    } catch (err) {
+      if (err instanceof MappingError) throw err;
+      r = { ok: false as const, error: { kind: "unreachable" as const, message: String(err) } };
+    }
+    if (stopped) return;
+    if (!r.ok) {
+      const msg = describeError(r.error);
+      log.warn("the form server cannot be reached; will try again", { error: msg, retryInS: Math.round(retryMs / 1000) });
+      setServer("unreachable", msg);
+      retryTimer = setTimeout(() => void openBridge().catch((e: unknown) => log.error("mapping check failed", { error: String(e) })), retryMs);
+      retryMs = Math.min(retryMs * 2, SERVER_RETRY_MAX_MS);
+      return;
+    }
+    opened = true;
+    setServer("ok", null);
+    changed(); // vocabularies may have been published
+    if (!o.manualPolls) cronTask = scheduleCron(config.schedule.poll, () => void runRound(), { name: "poll", noOverlap: true });
+    void runRound();
+  }
+
+  return {
+    config, signer: o.signer, store, bridge, radios, startedAt: now(),
+    server: () => ({ ...server }),
+    running: () => started && !stopped,
+    async start() {
+      for (const r of radios) {
+        // A radio that cannot start (wrong port, not an RNode) is an error the admin must fix: say which.
+        await r.station.start();
+      }
+      await openBridge();
+      started = true;
+    },
+    async stop() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (writeTimer) clearTimeout(writeTimer);
+      if (cronTask) await cronTask.destroy();
+      if (round) await round;
+      await bridge.stop();
+      for (const r of radios) await r.station.stop();
+      store.close();
+    },
+    async pollNow() {
+      if (!opened) return false;
+      await runRound();
+      return true;
+    },
+    changed,
+    rounds: () => ({ ...rounds }),
+  };
+}
+
+/** The site's form statuses folded into a server state the banner can show. */
+export function serverProblems(site: Site): string[] {
+  const s = site.server();
+  const out: string[] = [];
+  if (s.state === "unreachable") out.push(`The form server cannot be reached: ${s.error ?? "no answer"}`);
+  const st = site.bridge.status();
+  for (const f of st.forms) {
+    if (f.lastPollError) out.push(`Polling ${f.describe} fails: ${f.lastPollError}`);
+    if (f.lastWriteError) out.push(`Writing to ${f.describe} fails: ${f.lastWriteError}`);
+  }
+  return out;
+}

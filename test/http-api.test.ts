@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import request from "supertest";
+import type { Express } from "express";
+import { createApi } from "../src/http/api.js";
+import { silentLogger } from "../src/log/logger.js";
+import { HTTP_TOKEN, startServiceSite, type ServiceSite } from "./support/service-site.js";
+
+const bearer = { authorization: `Bearer ${HTTP_TOKEN}` };
+
+describe("HTTP API", () => {
+  let s: ServiceSite;
+  let app: Express;
+  let first: string;
+
+  before(async () => {
+    s = await startServiceSite();
+    app = createApi({ site: s.site, log: silentLogger, token: HTTP_TOKEN });
+    first = s.submit("north", "Amina");
+    s.submit("south", "Baraka");
+    await s.site.pollNow();
+  });
+  after(() => s.close());
+
+  it("lists its endpoints", async () => {
+    const res = await request(app).get("/api").expect(200);
+    assert.ok((res.body.endpoints as { path: string }[]).some((e) => e.path === "/api/records/:id"));
+  });
+
+  it("health: 200 with the server's state while the site runs", async () => {
+    const res = await request(app).get("/api/health").expect(200);
+    assert.equal(res.body.ok, true);
+    assert.equal(res.body.server, "ok");
+    assert.deepEqual(res.body.attention, []);
+  });
+
+  it("status: site, versions, server, store, forms with record counts, outbox", async () => {
+    const res = await request(app).get("/api/status").expect(200);
+    assert.equal(res.body.site.name, "base-camp");
+    assert.equal(res.body.site.author, s.site.signer.author);
+    assert.match(res.body.site.node, /^v\d+/);
+    assert.equal(res.body.server.state, "ok");
+    assert.equal(res.body.forms.length, 1);
+    assert.equal(res.body.forms[0].type, "household");
+    assert.equal(res.body.forms[0].records.alive, 2);
+    assert.ok(res.body.store.events >= 3, "a vocabulary and two upserts");
+    assert.deepEqual(Object.keys(res.body.outbox).sort(), ["failed", "pending", "written"]);
+    assert.equal(JSON.stringify(res.body).includes(HTTP_TOKEN), false, "no secret in the status");
+  });
+
+  it("records: a page filtered by type, and paging with next", async () => {
+    const all = await request(app).get("/api/records?type=household").expect(200);
+    assert.equal(all.body.records.length, 2);
+    assert.equal(all.body.next, null);
+    const page1 = await request(app).get("/api/records?limit=1").expect(200);
+    assert.equal(page1.body.records.length, 1);
+    assert.ok(page1.body.next);
+    const page2 = await request(app).get(`/api/records?limit=1&after=${encodeURIComponent(page1.body.next as string)}`).expect(200);
+    assert.equal(page2.body.records.length, 1);
+    assert.notEqual(page2.body.records[0].id, page1.body.records[0].id);
+    const none = await request(app).get("/api/records?type=latrine").expect(200);
+    assert.deepEqual(none.body.records, []);
+  });
+
+  it("records: bad query parameters are a 400 naming the parameter", async () => {
+    const res = await request(app).get("/api/records?limit=0").expect(400);
+    assert.match(res.body.error, /limit/);
+    const res2 = await request(app).get("/api/records?limit=abc").expect(400);
+    assert.match(res2.body.error, /limit/);
+    const res3 = await request(app).get("/api/records?colour=red").expect(400);
+    assert.match(res3.body.error, /colour|query/);
+  });
+
+  it("one record with its history and conflicts; an unknown id is a 404", async () => {
+    const res = await request(app).get(`/api/records/${encodeURIComponent(first)}`).expect(200);
+    assert.equal(res.body.record.id, first);
+    assert.equal(res.body.record.alive, true);
+    assert.equal(res.body.record.fields["hh/head_name"], "Amina");
+    assert.equal(res.body.record.fields.village, "north");
+    assert.equal(res.body.history.length, 1);
+    assert.equal(res.body.history[0].kind, "upsert");
+    assert.equal(res.body.history[0].authorName, "base-camp");
+    assert.deepEqual(res.body.conflicts, []);
+    const missing = await request(app).get("/api/records/uuid%3Anope").expect(404);
+    assert.match(missing.body.error, /no record/);
+  });
+
+  it("events: newest first, of one author; a bad author id is a 400", async () => {
+    const res = await request(app).get(`/api/events?author=${s.site.signer.author}&limit=2`).expect(200);
+    assert.equal(res.body.events.length, 2);
+    assert.ok(res.body.events[0].seq > res.body.events[1].seq);
+    const bad = await request(app).get("/api/events?author=zz").expect(400);
+    assert.match(bad.body.error, /author/);
+  });
+
+  it("peers, sync, radio, mappings, conflicts answer with their shapes", async () => {
+    assert.deepEqual((await request(app).get("/api/peers").expect(200)).body, { peers: [] });
+    const sync = await request(app).get("/api/sync").expect(200);
+    assert.equal(sync.body.authors.length, 1);
+    assert.equal(sync.body.authors[0].self, true);
+    assert.equal(sync.body.total, sync.body.authors[0].seq);
+    assert.deepEqual((await request(app).get("/api/radio").expect(200)).body, { links: [] });
+    const m = await request(app).get("/api/mappings").expect(200);
+    assert.equal(m.body.mappings[0].type, "household");
+    assert.match(m.body.mappings[0].form, /aHouseholdSurveyKoboS1/);
+    assert.deepEqual((await request(app).get("/api/conflicts").expect(200)).body, { total: 0, conflicts: [] });
+  });
+
+  it("outbox: by state, and a bad state is a 400", async () => {
+    const res = await request(app).get("/api/outbox?state=failed").expect(200);
+    assert.deepEqual(res.body.entries, []);
+    const bad = await request(app).get("/api/outbox?state=lost").expect(400);
+    assert.match(bad.body.error, /pending, written or failed/);
+  });
+
+  it("metrics in Prometheus text format", async () => {
+    const res = await request(app).get("/metrics").expect(200);
+    assert.match(res.headers["content-type"] as string, /text\/plain; version=0\.0\.4/);
+    assert.match(res.text, /^# TYPE meshlogd_outbox_entries gauge$/m);
+    assert.match(res.text, /^meshlogd_records\{type="household",state="alive"\} 2$/m);
+    assert.match(res.text, /^meshlogd_poll_round_seconds_count [1-9]/m);
+    assert.match(res.text, /^meshlogd_server_up\{kind="kobo"\} 1$/m);
+  });
+
+  it("write endpoints: no token is a 401, a wrong one a 403, the right one works", async () => {
+    const none = await request(app).post("/api/poll").expect(401);
+    assert.match(none.body.error, /Authorization: Bearer/);
+    await request(app).post("/api/poll").set("authorization", "Bearer wrong-token").expect(403);
+    await request(app).post("/api/outbox/retry").set("authorization", `Bearer ${HTTP_TOKEN}x`).expect(403);
+    s.submit("east", "Chausiku");
+    const ok = await request(app).post("/api/poll").set(bearer).expect(200);
+    assert.equal(ok.body.forms[0].records.alive, 3);
+    const retry = await request(app).post("/api/outbox/retry").set(bearer).expect(200);
+    assert.equal(retry.body.retried, 0);
+  });
+
+  it("write endpoints are off without a configured token", async () => {
+    const open = createApi({ site: s.site, log: silentLogger });
+    const res = await request(open).post("/api/poll").set(bearer).expect(403);
+    assert.match(res.body.error, /http\.token/);
+  });
+
+  it("bad bodies: oversized or not JSON are refused in JSON", async () => {
+    const big = await request(app).post("/api/poll").set(bearer).set("content-type", "application/json").send(`{"x":"${"a".repeat(20_000)}"}`).expect(413);
+    assert.match(big.body.error, /larger than the limit/);
+    const garbage = await request(app).post("/api/poll").set(bearer).set("content-type", "application/json").send("{not json").expect(400);
+    assert.match(garbage.body.error, /not valid JSON/);
+  });
+
+  it("unknown paths and path tricks are JSON 404s", async () => {
+    const res = await request(app).get("/api/nothing-here").expect(404);
+    assert.match(res.body.error, /no such endpoint/);
+    const trick = await request(app).get("/..%2f..%2fetc%2fpasswd").expect(404);
+    assert.equal(trick.text.includes("root:"), false);
+    await request(app).get("/api/records/..%2F..%2Fpasswd").expect(404);
+  });
+
+  it("serves the admin page at /", async () => {
+    const res = await request(app).get("/").expect(200);
+    assert.match(res.headers["content-type"] as string, /text\/html/);
+    assert.match(res.text, /meshlogd/);
+  });
+});
