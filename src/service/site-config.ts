@@ -26,6 +26,9 @@ export const DEFAULT_HTTP_PORT = 8080;
 /** Poll the local server every minute: fresh enough for field data, light on a small server. */
 export const DEFAULT_POLL_SCHEDULE = "* * * * *";
 
+/** A YAML key with only comments under it reads as null: take it as an empty list. */
+const list = <T extends z.ZodType>(item: T) => z.preprocess((v) => (v === null ? [] : v), z.array(item));
+
 const REGIONS = DUTY_CYCLE_PRESETS.map((p) => p.name);
 const BANDWIDTHS: readonly number[] = [...SUB_GHZ_BANDWIDTHS, ...SX1280_BANDWIDTHS];
 
@@ -86,12 +89,12 @@ export const siteConfigSchema = z
         name: z.string().min(1).max(64),
         /** 32-byte key (64 hex or base64) shared by all sites: seals frames and bundles. Absent: frames go unsealed. */
         key: z.string().min(1).optional(),
-        members: z.array(memberSchema).default([]),
+        members: list(memberSchema).default([]),
       })
       .strict(),
-    links: z.array(linkSchema).default([]),
+    links: list(linkSchema).default([]),
     server: z.discriminatedUnion("kind", [koboServerSchema, odkServerSchema], { message: "set kind: kobo or kind: odk" }),
-    mappings: z.array(mappingSchema).min(1, "map at least one form (see `meshlogd forms`)"),
+    mappings: z.preprocess((v) => (v === null ? [] : v), z.array(mappingSchema).min(1, "map at least one form (see `meshlogd forms`)")),
     schedule: z.object({ poll: cron.default(DEFAULT_POLL_SCHEDULE) }).strict().default({ poll: DEFAULT_POLL_SCHEDULE }),
     request_timeout_s: z.number().positive().max(600).default(30),
     hash_key: z.string().min(16, "use at least 16 characters, the same at every site").optional(),
@@ -162,9 +165,7 @@ export function parseSiteConfig(raw: unknown, env: NodeJS.ProcessEnv = process.e
   return config;
 }
 
-/** Reads, parses and validates a config file; errors name the file, the key and the fix. */
-export function loadSiteConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const path = resolve(file);
+function readYaml(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -177,7 +178,34 @@ export function loadSiteConfig(file: string, env: NodeJS.ProcessEnv = process.en
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => `${path}: not valid YAML: ${e.message.split("\n")[0]}`));
   }
-  const config = parseSiteConfig(doc.toJS(), env);
+  return doc.toJS();
+}
+
+/** Only the server part of a config (what `meshlogd forms` needs before any mapping exists). */
+export function loadServerConfig(file: string, env: NodeJS.ProcessEnv = process.env): { server: SiteConfig["server"]; request_timeout_s: number } {
+  const schema = siteConfigSchema.pick({ server: true, request_timeout_s: true });
+  const raw = readYaml(resolve(file)) as Record<string, unknown> | null;
+  const expanded = expandEnv({ server: raw?.server, request_timeout_s: raw?.request_timeout_s }, env);
+  if (expanded.missing.length > 0) throw new ConfigError(expanded.missing);
+  return parseConfig(schema, expanded.value);
+}
+
+/** Where the running site's API listens, from the config's http part (secrets elsewhere need not be set). */
+export function loadHttpAddress(file: string, env: NodeJS.ProcessEnv = process.env): { url: string } {
+  const schema = siteConfigSchema.pick({ http: true });
+  const raw = readYaml(resolve(file)) as Record<string, unknown> | null;
+  const http = (raw?.http ?? {}) as Record<string, unknown>;
+  const expanded = expandEnv({ http: { bind: http.bind, port: http.port } }, env);
+  if (expanded.missing.length > 0) throw new ConfigError(expanded.missing);
+  const { bind, port } = parseConfig(schema, expanded.value).http;
+  const host = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind.includes(":") ? `[${bind}]` : bind;
+  return { url: `http://${host}:${port}/` };
+}
+
+/** Reads, parses and validates a config file; errors name the file, the key and the fix. */
+export function loadSiteConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const path = resolve(file);
+  const config = parseSiteConfig(readYaml(path), env);
   const base = dirname(path);
   const dataDir = resolve(base, env.MESHLOGD_DATA_DIR ?? config.data_dir);
   const identityFile = isAbsolute(config.identity.key_file) ? config.identity.key_file : resolve(dataDir, config.identity.key_file);
