@@ -8,6 +8,7 @@ import { ConfigError } from "../bridge/mapping-config.js";
 import { runEngineDemo } from "../demo/engine-demo.js";
 import { IdentityFileError } from "../engine/store/identity-file.js";
 import { benchCommand } from "./bench-command.js";
+import { embeddedCommand } from "./embedded-command.js";
 import { formsCommand } from "./forms-command.js";
 import { initCommand } from "./init-command.js";
 import { numberOption, parseOptions, UsageError } from "./options.js";
@@ -18,6 +19,9 @@ import { statusCommand } from "./status-command.js";
 const USAGE = `usage: meshlogd [command] [options]
 
 commands:
+  (none) [--speed 1] [--port 8080]
+                             the embedded default: three simulated sites with their own form servers
+                             and admin pages, converging over simulated LoRa radios (Ctrl-C stops)
   run --config FILE          run this site: poll the form server, sync over the links, write back,
                              serve the API and admin page (SIGTERM/Ctrl-C stops it cleanly)
   init [--config FILE] [--site NAME] [--network NAME] [--server kobo|odk] [--new-network] [--stdout]
@@ -35,8 +39,11 @@ commands:
 FILE defaults to $MESHLOGD_CONFIG, else ./meshlogd.yml.`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command = "help", ...rest] = argv;
+  const [command = "embedded", ...rest] = argv;
+  if (command.startsWith("--")) return embeddedCommand(argv);
   switch (command) {
+    case "embedded":
+      return embeddedCommand(rest);
     case "run":
       return runCommand(rest);
     case "init":

@@ -28,12 +28,23 @@ export function realClock(): Clock {
 export function scaledClock(speed: number, start = 0): Clock {
   if (!(speed > 0)) throw new RangeError(`clock speed must be positive, got ${speed}`);
   const origin = performance.now();
+  const now = () => start + (performance.now() - origin) * speed;
   return {
-    now: () => start + (performance.now() - origin) * speed,
+    now,
     at(at, run) {
-      const delay = Math.max(0, (at - (start + (performance.now() - origin) * speed)) / speed);
-      const t = setTimeout(run, delay);
-      t.unref?.();
+      let t: NodeJS.Timeout;
+      // Node's timers count whole ms of loop time and may fire a fraction early by now()'s reckoning
+      // (many sim ms when sped up): check, and wait out the rest, so `run` never sees now() < at.
+      const due = () => {
+        const left = at - now();
+        if (left > 0) return arm(left);
+        run();
+      };
+      const arm = (left: number) => {
+        t = setTimeout(due, Math.ceil(Math.max(0, left) / speed));
+        t.unref?.();
+      };
+      arm(at - now());
       return () => clearTimeout(t);
     },
   };
