@@ -9,6 +9,8 @@ import { openStore, type SqliteStore } from "../src/engine/store/sqlite-store.js
 import { createLexicon, packFields, unpackFields, type VocabularyField } from "../src/engine/vocabulary.js";
 
 const household = recordType("household");
+/** First-version vocabularies pack nothing relative to the wall. */
+const at = { wall: 0 };
 const vocabularyFields: VocabularyField[] = [
   { name: "@submitted" },
   { name: "village", choices: ["kalo", "mesa", "tondo"] },
@@ -40,16 +42,16 @@ describe("vocabulary packing", () => {
   const lex = createLexicon(household, vocabularyFields);
 
   it("sends choices as indices and field names as bits", () => {
-    const packed = packFields(answers, lex);
+    const packed = packFields(answers, lex, at);
     assert.deepEqual(packed, [Uint8Array.of(0b111111), ["2026-11-21T09:14:03.120+01:00", 1, 6, [1, 0], [12.3456789, -1.5234, 310, 4.5], "roof damaged"]]);
-    assert.deepEqual(unpackFields(packed, lex), answers);
+    assert.deepEqual(unpackFields(packed, lex, at), answers);
     assert.ok(encodeCanonical(packed).length < encodeCanonical(answers).length - 40);
   });
 
   it("keeps fields the vocabulary does not list, and values that only look like indices", () => {
     const odd: CborMap = { village: 2, needs: [1, 3], remarks: null, "hh/head": "x", "@submitted": { "=": 1 } };
-    const packed = packFields(odd, lex);
-    assert.deepEqual(unpackFields(packed, lex), odd);
+    const packed = packFields(odd, lex, at);
+    assert.deepEqual(unpackFields(packed, lex, at), odd);
   });
 
   it("round-trips any answers (property)", () => {
@@ -64,18 +66,18 @@ describe("vocabulary packing", () => {
     fc.assert(
       fc.property(fc.dictionary(names, value), (fields) => {
         const plain = { ...fields }; // fast-check's dictionaries have no prototype
-        assert.deepEqual(unpackFields(packFields(plain, lex), lex), plain);
+        assert.deepEqual(unpackFields(packFields(plain, lex, at), lex, at), plain);
       }),
     );
   });
 
   it("refuses malformed packings", () => {
-    assert.equal(unpackFields([Uint8Array.of(1)], lex), undefined);
-    assert.equal(unpackFields([Uint8Array.of(0b10), [7]], lex), undefined, "choice index out of range");
-    assert.equal(unpackFields([Uint8Array.of(0b1), []], lex), undefined, "bit without a value");
-    assert.equal(unpackFields([Uint8Array.of(0), [1]], lex), undefined, "value without a bit");
-    assert.equal(unpackFields([Uint8Array.of(0, 0), []], lex), undefined, "bitmap longer than the vocabulary");
-    assert.equal(unpackFields([Uint8Array.of(0b1), ["x"], { "@submitted": "y" }], lex), undefined, "a field said twice");
+    assert.equal(unpackFields([Uint8Array.of(1)], lex, at), undefined);
+    assert.equal(unpackFields([Uint8Array.of(0b10), [7]], lex, at), undefined, "choice index out of range");
+    assert.equal(unpackFields([Uint8Array.of(0b1), []], lex, at), undefined, "bit without a value");
+    assert.equal(unpackFields([Uint8Array.of(0), [1]], lex, at), undefined, "value without a bit");
+    assert.equal(unpackFields([Uint8Array.of(0, 0), []], lex, at), undefined, "bitmap longer than the vocabulary");
+    assert.equal(unpackFields([Uint8Array.of(0b1), ["x"], { "@submitted": "y" }], lex, at), undefined, "a field said twice");
   });
 
   it("vocabulary bodies are checked like any body", () => {
