@@ -100,14 +100,17 @@ function goldenVocabulary(identity: string, seq: number): VocabularyField[] | un
 
 /**
  * What typed packing says of fields, checked from its description alone: the
- * bits open with one presence bit per vocabulary field, in vocabulary order,
- * and the fields the vocabulary does not list travel as the extra map.
+ * bits open with 1 when every vocabulary field is present, else with 0 and one
+ * presence bit per vocabulary field, in vocabulary order; the fields the
+ * vocabulary does not list travel as the extra map.
  */
 function checkPackedFields(packed: CborValue, vocabulary: readonly VocabularyField[], fields: CborMap): void {
   const bits = packed instanceof Uint8Array ? packed : (packed as CborValue[])[0];
   assert.ok(bits instanceof Uint8Array);
-  const presence = vocabulary.map((_, i) => (((bits[i >> 3] as number) >> (7 - (i & 7))) & 1) === 1);
-  assert.deepEqual(presence, vocabulary.map((f) => Object.hasOwn(fields, f.name)), "presence bits in vocabulary order");
+  const bit = (i: number): boolean => (((bits[i >> 3] as number) >> (7 - (i & 7))) & 1) === 1;
+  const present = vocabulary.map((f) => Object.hasOwn(fields, f.name));
+  assert.equal(bit(0), present.every(Boolean), "all present");
+  if (!bit(0)) assert.deepEqual(vocabulary.map((_, i) => bit(i + 1)), present, "presence bits in vocabulary order");
   const listed = new Set(vocabulary.map((f) => f.name));
   const extra = Object.fromEntries(Object.entries(fields).filter(([k]) => !listed.has(k)));
   assert.deepEqual(Array.isArray(packed) ? (packed[2] ?? {}) : {}, extra, "unlisted fields as the extra map");

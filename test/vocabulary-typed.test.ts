@@ -93,7 +93,7 @@ describe("typed answers", () => {
     const name: VocabularyField = { name: "n", format: "text" };
     const { packed } = roundTrip(name, "Abubakar Mustapha");
     assert.ok(packed instanceof Uint8Array);
-    assert.equal(packed.length, Math.ceil((1 + 2 + 9 + 17 * 5) / 8), "presence, title mode, count 17, 17 letters");
+    assert.equal(packed.length, Math.ceil((1 + 2 + 9 + 17 * 5) / 8), "all present, title mode, count 17, 17 letters");
     for (const v of ["Abubakar Mustapha", "GPS taken at the camp block entrance.", "08164554348", "10:32:00.000+01:00", "Ñuñoa — 水井 ✓ 🚰", "", "ALL CAPS", "a  b", "O'Neil-Smith"]) {
       assertRoundTrip(name, v, "packed");
     }
@@ -103,7 +103,7 @@ describe("typed answers", () => {
 
   it("datetime: an instant relative to the HLC wall, its fraction digits and its zone", () => {
     const at: VocabularyField = { name: "t", format: "datetime" };
-    assert.equal((roundTrip(at, "2024-03-04T10:13:19Z").packed as Uint8Array).length, 1, "the wall itself: presence, delta 0, 0 digits, same zone");
+    assert.equal((roundTrip(at, "2024-03-04T10:13:19Z").packed as Uint8Array).length, 1, "the wall itself: all present, delta 0, 0 digits, same zone");
     for (const v of ["2024-03-04T08:02:03.700+01:00", "2024-03-04T10:13:19.123Z", "1969-12-31T23:59:59.9-03:30", "0000-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999-12:00"]) {
       assertRoundTrip(at, v, "packed");
     }

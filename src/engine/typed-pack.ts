@@ -4,8 +4,9 @@
  *
  *   packed = bits | [bits, [literal, …]] | [bits, [literal, …], {extra fields}]
  *
- * bits is a record: one presence bit per vocabulary field, then the code of
- * each present field's answer in vocabulary order, zero-padded to a byte.
+ * bits is a record: 1 if every vocabulary field is present, else 0 and one
+ * presence bit per vocabulary field; then the code of each present field's
+ * answer in vocabulary order; the whole zero-padded to a byte.
  * Every code can say "escape": the answer did not fit its format (a hashed
  * value, a select answer that is no choice, a date typed as text) and is the
  * next entry of the literal list, exactly as it is. A field without format is
@@ -121,10 +122,12 @@ function writeAnswer(p: Packing, lex: Lexicon, i: number, v: CborValue): void {
   if (!packed) p.literals.push(v);
 }
 
-/** Writes a record whose every key `lex` lists. */
+/** Writes a record whose every key `lex` lists. Repeat instances often answer every field: then one bit says so. */
 function writeRecord(p: Packing, record: CborMap, lex: Lexicon): void {
   const present = lex.fields.map((f) => Object.hasOwn(record, f.name));
-  for (const b of present) p.w.bit(b);
+  const all = present.every(Boolean);
+  p.w.bit(all);
+  if (!all) for (const b of present) p.w.bit(b);
   lex.fields.forEach((f, i) => {
     if (present[i]) writeAnswer(p, lex, i, record[f.name] as CborValue);
   });
@@ -200,7 +203,7 @@ function readChoices(u: Unpacking, choices: readonly string[]): Read {
 function readInstances(u: Unpacking, lex: Lexicon): Read {
   const k = readCount(u.r);
   if (typeof k !== "number") return k === "escape" ? k : undefined;
-  if (k > u.items || k * lex.fields.length > u.r.left()) return undefined;
+  if (k > u.items || k > u.r.left()) return undefined; // an instance takes a bit at least
   u.items -= k;
   const out: CborMap[] = [];
   for (let j = 0; j < k; j++) {
@@ -246,8 +249,9 @@ function readAnswer(u: Unpacking, lex: Lexicon, i: number): CborValue | undefine
 
 function readRecord(u: Unpacking, lex: Lexicon): CborMap | undefined {
   const n = lex.fields.length;
-  if (n > u.r.left()) return undefined;
-  const present = lex.fields.map(() => u.r.bit());
+  const all = u.r.bit();
+  if (!all && n > u.r.left()) return undefined;
+  const present = lex.fields.map(() => all || u.r.bit());
   const out: CborMap = {};
   for (let i = 0; i < n; i++) {
     if (!present[i]) continue;

@@ -293,7 +293,7 @@ export function makeGoldenVectors(): GoldenVectors {
       "canonical = CBOR [format, author(32B), seq, prev(32B)|null, wall, counter, kind, body]; id = SHA-256(canonical); encoded = the same array plus sig as a ninth item.",
       "wire item = CBOR [wall - prevWall, counter, kind, packed body, sig]: uuid: record ids as 16 bytes, an upsert/delete base as [wall - base.wall, base.counter].",
       "vocabulary body = [type, [entry, ...]], entry = name | [name, [choice, ...]] | [name, formatCode] | [name, formatCode, [choice, ...]] (selects) | [name, formatCode, [entry, ...]] (repeat); format codes: text 1, int 2, decimal 3, date 4, datetime 5, boolean 6, select_one 7, select_multiple 8, geopoint 9, geotrace 10, repeat 11.",
-      "An upsert after a vocabulary of its type in the same feed (wire.vocabularySeq) is packed with it: [rid, vocabularySeq, base, packed fields]; with formats, packed = bits | [bits, [literal, ...]] | [bits, [literal, ...], {extra fields}], bits starting with one presence bit per vocabulary field (src/engine/typed-pack.ts).",
+      "An upsert after a vocabulary of its type in the same feed (wire.vocabularySeq) is packed with it: [rid, vocabularySeq, base, packed fields]; with formats, packed = bits | [bits, [literal, ...]] | [bits, [literal, ...], {extra fields}], bits starting with 1 if every vocabulary field is present, else 0 and one presence bit per vocabulary field (src/engine/typed-pack.ts).",
     ],
     signatureContext: SIGNATURE_CONTEXT,
     eventFormatVersion: EVENT_FORMAT_VERSION,
