@@ -71,6 +71,7 @@ function writeChoices(w: BitWriter, v: CborValue, index: ReadonlyMap<string, num
   const n = index.size;
   const increasing = indices.length > 0 && indices.every((i, k) => k === 0 || i > (indices[k - 1] as number));
   const width = widthFor(Math.max(n - 1, 0));
+  // A set of choices in form order as bits, unless its indices alone would be shorter (long pick lists).
   if (increasing && n <= 2 + indices.length * width) {
     w.bit(false);
     const chosen = new Set(indices);
@@ -83,40 +84,42 @@ function writeChoices(w: BitWriter, v: CborValue, index: ReadonlyMap<string, num
   return true;
 }
 
-/** Whether a repeat answer can be packed under the lexicon of its instances. */
-function packableInstances(v: CborValue, lex: Lexicon): v is CborMap[] {
-  return Array.isArray(v) && v.every((x) => isCborMap(x) && Object.keys(x).every((k) => lex.position.has(k)));
+function writeInteger(w: BitWriter, v: CborValue): boolean {
+  const fits = typeof v === "number" && Number.isSafeInteger(v) && !Object.is(v, -0);
+  if (fits) writeInt(w, v);
+  else writeEscape(w);
+  return fits;
+}
+
+/** Writes a repeat answer: its instances as records under `lex`, or the escape code if one has a field `lex` does not list. */
+function writeInstances(p: Packing, v: CborValue, lex: Lexicon | undefined): boolean {
+  const fits = lex !== undefined && Array.isArray(v) && v.every((x) => isCborMap(x) && Object.keys(x).every((k) => lex.position.has(k)));
+  if (!fits) {
+    writeEscape(p.w);
+    return false;
+  }
+  writeCount(p.w, (v as CborMap[]).length);
+  for (const x of v as CborMap[]) writeRecord(p, x, lex);
+  return true;
 }
 
 /** Writes the answer of field i of `lex` (its code, or the escape code and a literal). */
 function writeAnswer(p: Packing, lex: Lexicon, i: number, v: CborValue): void {
   const w = p.w;
-  const index = lex.choiceIndex[i];
-  const instances = lex.instances[i];
+  const index = lex.choiceIndex[i] ?? new Map<string, number>();
   let packed: boolean;
   switch (lex.fields[i]?.format) {
     case "text": packed = writeText(w, v); break;
-    case "int":
-      packed = typeof v === "number" && Number.isSafeInteger(v) && !Object.is(v, -0);
-      if (packed) writeInt(w, v as number);
-      else writeEscape(w);
-      break;
+    case "int": packed = writeInteger(w, v); break;
     case "decimal": packed = writeDecimal(w, v); break;
     case "date": packed = writeDate(w, v, p.wallDay); break;
     case "datetime": packed = writeDateTime(w, v, p.time); break;
     case "boolean": packed = writeBoolean(w, v); break;
-    case "select_one": packed = writeChoice(w, v, index ?? new Map()); break;
-    case "select_multiple": packed = writeChoices(w, v, index ?? new Map()); break;
+    case "select_one": packed = writeChoice(w, v, index); break;
+    case "select_multiple": packed = writeChoices(w, v, index); break;
     case "geopoint": packed = writeGeopoint(w, v); break;
     case "geotrace": packed = writeGeotrace(w, v); break;
-    case "repeat":
-      packed = instances !== undefined && packableInstances(v, instances);
-      if (!packed) writeEscape(w);
-      else {
-        writeCount(w, (v as CborMap[]).length);
-        for (const x of v as CborMap[]) writeRecord(p, x, instances as Lexicon);
-      }
-      break;
+    case "repeat": packed = writeInstances(p, v, lex.instances[i]); break;
     default: packed = false;
   }
   if (!packed) p.literals.push(v);

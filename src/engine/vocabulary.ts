@@ -78,9 +78,10 @@ export function vocabularyToCbor(type: RecordType, fields: readonly VocabularyFi
   return [type, fields.map(fieldToCbor)];
 }
 
-// "__proto__" is no field name: no map in the data model has that key.
 const isName = (v: CborValue | undefined): v is string =>
-  typeof v === "string" && v.length > 0 && Buffer.byteLength(v) <= MAX_NAME_BYTES && v !== "__proto__";
+  typeof v === "string" && v.length > 0 && Buffer.byteLength(v) <= MAX_NAME_BYTES;
+// No map of the data model has the key "__proto__", and unpacking must not assign it.
+const isFieldName = (v: CborValue | undefined): v is string => isName(v) && v !== "__proto__";
 
 /** Parses a vocabulary body value; undefined when malformed. Names must be unique per level, choices unique per field. */
 export function parseVocabulary(v: CborValue): { type: RecordType; fields: VocabularyField[] } | undefined {
@@ -109,8 +110,8 @@ function parseChoices(v: CborValue | undefined): string[] | undefined {
 }
 
 function parseField(entry: CborValue): VocabularyField | undefined {
-  if (isName(entry)) return { name: entry };
-  if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3 || !isName(entry[0])) return undefined;
+  if (isFieldName(entry)) return { name: entry };
+  if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3 || !isFieldName(entry[0])) return undefined;
   const [name, second, third] = entry;
   if (Array.isArray(second)) {
     const choices = entry.length === 2 ? parseChoices(second) : undefined;
