@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import * as ed from "@noble/ed25519";
 import { sha256 as nobleSha256, sha512 } from "@noble/hashes/sha2.js";
 import { Decoder } from "cbor-x";
-import { decodeStrict, encodeCanonical, type CborValue } from "../src/engine/cbor.js";
+import { decodeStrict, encodeCanonical, type CborMap, type CborValue } from "../src/engine/cbor.js";
 import { EVENT_FORMAT_VERSION, SIGNATURE_CONTEXT } from "../src/engine/constants.js";
 import { sha256, signerFromSeed, verifySignature } from "../src/engine/crypto.js";
 import { canonicalEventBytes, encodeBody, kindCode, signEvent, signingMessage, verifyEvent, type EventBody } from "../src/engine/event.js";
@@ -19,6 +19,7 @@ import { decodeSignedEvent, encodeSignedEvent } from "../src/engine/event-codec.
 import { compareHlc } from "../src/engine/hlc.js";
 import { hexToBytes, toAuthorId, toEventId, type EventId } from "../src/engine/ids.js";
 import { compareStamp, type Stamp } from "../src/engine/stamp.js";
+import { createLexicon, type VocabularyField } from "../src/engine/vocabulary.js";
 import { encodeWireItem, parseWireItem } from "../src/engine/wire.js";
 import { bodyFromJson, fromJsonValue, hex, hexBytes, type GoldenEvent, type GoldenVectors } from "./support/golden-format.js";
 import { makeGoldenVectors } from "./support/make-golden-vectors.js";
@@ -51,18 +52,33 @@ function referenceBody(b: EventBody): CborValue {
   if (b.kind === "upsert") return [b.record, b.type, hlcPair(b.base), b.fields];
   if (b.kind === "delete") return [b.record, b.type, hlcPair(b.base)];
   if (b.kind === "attachment") return [b.record, b.type, b.field, b.hash, b.size, b.mime];
-  if (b.kind === "vocabulary") return [b.type, b.fields.map((f) => (f.choices ? [f.name, [...f.choices]] : f.name))];
+  if (b.kind === "vocabulary") return [b.type, b.fields.map(referenceVocabularyEntry)];
   return b.value;
 }
 
-/** The packed body of a wire item, written out from wire.ts's description (not packBody). */
-function referenceWireBody(b: EventBody, wall: number): CborValue {
+/** Format codes as the vocabulary format description in the fixture's "about" lists them. */
+const FORMAT_CODES: Record<string, number> = {
+  text: 1, int: 2, decimal: 3, date: 4, datetime: 5, boolean: 6, select_one: 7, select_multiple: 8, geopoint: 9, geotrace: 10, repeat: 11,
+};
+
+function referenceVocabularyEntry(f: VocabularyField): CborValue {
+  if (f.format === undefined) return f.choices ? [f.name, [...f.choices]] : f.name;
+  const code = FORMAT_CODES[f.format] as number;
+  if (f.fields) return [f.name, code, f.fields.map(referenceVocabularyEntry)];
+  return f.choices ? [f.name, code, [...f.choices]] : [f.name, code];
+}
+
+/**
+ * The packed body of a wire item, written out from wire.ts's description (not packBody). An upsert packed
+ * with a vocabulary keeps the packed fields the item has: checkPackedFields looks into those.
+ */
+function referenceWireBody(b: EventBody, wall: number, packed?: { seq: number; fields: CborValue }): CborValue {
   if (b.kind === "unknown") return b.value;
   if (b.kind === "vocabulary") return referenceBody(b);
   const m = /^uuid:([0-9a-f-]{36})$/.exec(b.record);
   const rid: CborValue = m ? hexBytes((m[1] as string).replaceAll("-", "")) : b.record;
   const base = (h: { wall: number; counter: number } | null): CborValue => (h === null ? null : [wall - h.wall, h.counter]);
-  if (b.kind === "upsert") return [rid, b.type, base(b.base), b.fields];
+  if (b.kind === "upsert") return packed ? [rid, packed.seq, base(b.base), packed.fields] : [rid, b.type, base(b.base), b.fields];
   if (b.kind === "delete") return [rid, b.type, base(b.base)];
   return [rid, b.type, b.field, b.hash, b.size, b.mime];
 }
@@ -73,6 +89,31 @@ function seedOf(name: string): Uint8Array {
   const i = identity.get(name);
   assert.ok(i, `unknown identity ${name}`);
   return hexBytes(i.seed);
+}
+
+/** The vocabulary event at `seq` of `identity`'s feed in the fixture. */
+function goldenVocabulary(identity: string, seq: number): VocabularyField[] | undefined {
+  const json = golden.events.find((x) => x.identity === identity && x.seq === seq)?.body;
+  const body = json && bodyFromJson(json);
+  return body?.kind === "vocabulary" ? [...body.fields] : undefined;
+}
+
+/**
+ * What typed packing says of fields, checked from its description alone: the
+ * bits open with 1 when every vocabulary field is present, else with 0 and one
+ * presence bit per vocabulary field, in vocabulary order; the fields the
+ * vocabulary does not list travel as the extra map.
+ */
+function checkPackedFields(packed: CborValue, vocabulary: readonly VocabularyField[], fields: CborMap): void {
+  const bits = packed instanceof Uint8Array ? packed : (packed as CborValue[])[0];
+  assert.ok(bits instanceof Uint8Array);
+  const bit = (i: number): boolean => (((bits[i >> 3] as number) >> (7 - (i & 7))) & 1) === 1;
+  const present = vocabulary.map((f) => Object.hasOwn(fields, f.name));
+  assert.equal(bit(0), present.every(Boolean), "all present");
+  if (!bit(0)) assert.deepEqual(vocabulary.map((_, i) => bit(i + 1)), present, "presence bits in vocabulary order");
+  const listed = new Set(vocabulary.map((f) => f.name));
+  const extra = Object.fromEntries(Object.entries(fields).filter(([k]) => !listed.has(k)));
+  assert.deepEqual(Array.isArray(packed) ? (packed[2] ?? {}) : {}, extra, "unlisted fields as the extra map");
 }
 
 function label(e: GoldenEvent): string {
@@ -122,7 +163,8 @@ describe("golden vectors", () => {
   describe("events", () => {
     it("cover every kind, a multi-event feed per identity, and every kind of field value", () => {
       const kinds = new Set(golden.events.map((e) => e.body.kind));
-      assert.deepEqual([...kinds].sort(), ["attachment", "delete", "unknown", "upsert"]);
+      assert.deepEqual([...kinds].sort(), ["attachment", "delete", "unknown", "upsert", "vocabulary"]);
+      assert.ok(golden.events.some((e) => e.wire.vocabularySeq !== undefined), "an upsert packed with a vocabulary");
       for (const i of golden.identities) {
         const seqs = golden.events.filter((e) => e.identity === i.name).map((e) => e.seq);
         assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, k) => k + 1), `${i.name}'s feed is 1..n in order`);
@@ -216,12 +258,20 @@ describe("golden vectors", () => {
         assert.equal(hex(decoded.event.sig), e.signature);
         assert.ok(verifyEvent(decoded.event));
 
-        // Wire item, relative to the previous event's wall.
+        // Wire item, relative to the previous event's wall, packed with the feed's vocabulary if it names one.
         assert.equal(e.wire.prevWall, before?.hlc.wall ?? null);
-        assert.equal(hex(encodeCanonical(encodeWireItem(ev, e.wire.prevWall))), e.wire.item);
-        const expectedWire: CborValue = [e.hlc.wall - (e.wire.prevWall ?? 0), e.hlc.counter, e.kind, referenceWireBody(body, e.hlc.wall), sig];
-        assert.deepEqual(viaCborX(e.wire.item), expectedWire, "cbor-x reads the wire item");
-        const parsed = parseWireItem(viaOurs(e.wire.item), e.wire.prevWall);
+        const vocabSeq = e.wire.vocabularySeq;
+        const vocabulary = vocabSeq === undefined ? undefined : goldenVocabulary(e.identity, vocabSeq);
+        assert.equal(vocabulary === undefined, vocabSeq === undefined, "vocabularySeq names a vocabulary of the same feed");
+        const lexicon = vocabulary && body.kind === "upsert" ? createLexicon(body.type, vocabulary) : undefined;
+        const feedLexicon = lexicon && vocabSeq !== undefined ? { seq: vocabSeq, lexicon } : undefined;
+        assert.equal(hex(encodeCanonical(encodeWireItem(ev, e.wire.prevWall, feedLexicon))), e.wire.item);
+        const readItem = viaCborX(e.wire.item) as CborValue[];
+        const packedFields = feedLexicon ? { seq: feedLexicon.seq, fields: (readItem[3] as CborValue[])[3] as CborValue } : undefined;
+        if (packedFields && vocabulary && body.kind === "upsert") checkPackedFields(packedFields.fields, vocabulary, body.fields);
+        const expectedWire: CborValue = [e.hlc.wall - (e.wire.prevWall ?? 0), e.hlc.counter, e.kind, referenceWireBody(body, e.hlc.wall, packedFields), sig];
+        assert.deepEqual(readItem, expectedWire, "cbor-x reads the wire item");
+        const parsed = parseWireItem(viaOurs(e.wire.item), e.wire.prevWall, (seq) => (seq === vocabSeq ? lexicon : undefined));
         assert.ok(typeof parsed !== "string", `parseWireItem: ${String(parsed)}`);
         assert.deepEqual(parsed.hlc, e.hlc);
         assert.equal(parsed.kind, e.kind);

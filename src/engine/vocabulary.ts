@@ -5,26 +5,53 @@
  * are choice names: most of a plain wire item is text every station already
  * knows. A site therefore publishes, as an ordinary signed event in its own
  * feed, the vocabulary of each record type it writes: the field names in form
- * order, and for select fields their choice names. On the air an upsert may
- * then name a vocabulary of the SAME feed at an EARLIER seq, and send
+ * order, for select fields their choice names, and (since typed packing) the
+ * format of each field's answers, with the sub-fields of a repeat. On the air
+ * an upsert may then name a vocabulary of the SAME feed at an EARLIER seq, and
+ * send its fields packed instead of its map. Any station that can parse item N
+ * of a feed holds items 1..N-1 (the chain is ingested in order), so the
+ * vocabulary is always there to decode with, and relays re-encode from their
+ * own copies. The signed canonical body never changes: only its wire form.
  *
- *   [presence bitmap, [value, value, …], {extra fields}?]
+ * Two packings, chosen by the vocabulary (never by the sender):
  *
- * instead of its map: one bit per vocabulary field, the values of the present
- * ones in vocabulary order, choice names as their index. Any station that can
- * parse item N of a feed holds items 1..N-1 (the chain is ingested in order),
- * so the vocabulary is always there to decode with, and relays re-encode from
- * their own copies. The signed canonical body never changes: only its wire form.
+ * - a vocabulary without formats (the first version): CBOR
+ *   [presence bitmap, [value, value, …], {extra fields}?], one bit per field,
+ *   the values of the present ones in vocabulary order, choice names as their
+ *   index (this file);
+ * - a vocabulary where some field has a format: typed packing, a bit stream
+ *   with each answer in its format's code (typed-pack.ts).
+ *
+ * Vocabulary body: [type, [entry, …]], an entry one of
+ *
+ *   name                       a field without format
+ *   [name, [choice, …]]        a choice field without format (first version)
+ *   [name, format]             a field with a format code (FORMAT_CODE)
+ *   [name, format, [choice…]]  a select_one or select_multiple field
+ *   [name, format, [entry…]]   a repeat and the fields of its instances
  */
 import { isCborMap, type CborMap, type CborValue } from "./cbor.js";
 import { MAX_NAME_BYTES } from "./constants.js";
 import type { RecordType } from "./ids.js";
+import { packTyped, unpackTyped, type PackContext } from "./typed-pack.js";
 
-/** One field of a vocabulary: its shared name, and the choice names of a select field. */
+/** Numeric format codes, part of the signed vocabulary bytes: never renumber. */
+export const FORMAT_CODE = {
+  text: 1, int: 2, decimal: 3, date: 4, datetime: 5, boolean: 6, select_one: 7, select_multiple: 8, geopoint: 9, geotrace: 10, repeat: 11,
+} as const;
+
+/** How a field's answers are packed (typed-pack.ts); an answer that does not fit its format is sent as it is. */
+export type FieldFormat = keyof typeof FORMAT_CODE;
+
+/** One field of a vocabulary: its shared name, and what the receiver needs to unpack its answers. */
 export interface VocabularyField {
   readonly name: string;
-  /** Choice names in form order; absent for fields that are not selects. */
+  /** The format of its answers; absent for fields sent as they are (and in first-version vocabularies). */
+  readonly format?: FieldFormat;
+  /** Choice names in form order: required for select formats, and marks a choice field in a vocabulary without formats. */
   readonly choices?: readonly string[];
+  /** The fields of each instance: present exactly when format is "repeat". */
+  readonly fields?: readonly VocabularyField[];
 }
 
 /** Most fields a vocabulary lists: far beyond real forms (a 200-question assessment), small enough to bound memory. */
@@ -36,19 +63,36 @@ export const MAX_VOCABULARY_CHOICES = 1024;
 /** Key of the one-entry map that carries a choice field's value literally when it could be mistaken for indices. */
 const LITERAL = "=";
 
-/** The canonical body value of a vocabulary event: [type, [name | [name, [choice…]], …]]. */
+const FORMAT_OF = new Map(Object.entries(FORMAT_CODE).map(([f, c]) => [c as number, f as FieldFormat]));
+const isSelect = (f: FieldFormat | undefined): boolean => f === "select_one" || f === "select_multiple";
+
+function fieldToCbor(f: VocabularyField): CborValue {
+  if (f.format === undefined) return f.choices ? [f.name, [...f.choices]] : f.name;
+  const code = FORMAT_CODE[f.format];
+  if (f.format === "repeat") return [f.name, code, (f.fields ?? []).map(fieldToCbor)];
+  return isSelect(f.format) ? [f.name, code, [...(f.choices ?? [])]] : [f.name, code];
+}
+
+/** The canonical body value of a vocabulary event: [type, [entry, …]] (see above). */
 export function vocabularyToCbor(type: RecordType, fields: readonly VocabularyField[]): CborValue {
-  return [type, fields.map((f) => (f.choices ? [f.name, [...f.choices]] : f.name))];
+  return [type, fields.map(fieldToCbor)];
 }
 
 const isName = (v: CborValue | undefined): v is string =>
   typeof v === "string" && v.length > 0 && Buffer.byteLength(v) <= MAX_NAME_BYTES;
+// No map of the data model has the key "__proto__", and unpacking must not assign it.
+const isFieldName = (v: CborValue | undefined): v is string => isName(v) && v !== "__proto__";
 
-/** Parses a vocabulary body value; undefined when malformed. Names must be unique, choices unique per field. */
+/** Parses a vocabulary body value; undefined when malformed. Names must be unique per level, choices unique per field. */
 export function parseVocabulary(v: CborValue): { type: RecordType; fields: VocabularyField[] } | undefined {
   if (!Array.isArray(v) || v.length !== 2) return undefined;
   const [type, list] = v;
-  if (!isName(type) || !Array.isArray(list) || list.length > MAX_VOCABULARY_FIELDS) return undefined;
+  const fields = isName(type) ? parseFields(list) : undefined;
+  return fields && { type: type as RecordType, fields };
+}
+
+function parseFields(list: CborValue | undefined): VocabularyField[] | undefined {
+  if (!Array.isArray(list) || list.length > MAX_VOCABULARY_FIELDS) return undefined;
   const fields: VocabularyField[] = [];
   const seen = new Set<string>();
   for (const entry of list) {
@@ -57,16 +101,31 @@ export function parseVocabulary(v: CborValue): { type: RecordType; fields: Vocab
     seen.add(f.name);
     fields.push(f);
   }
-  return { type: type as RecordType, fields };
+  return fields;
+}
+
+function parseChoices(v: CborValue | undefined): string[] | undefined {
+  if (!Array.isArray(v) || v.length > MAX_VOCABULARY_CHOICES || !v.every(isName)) return undefined;
+  return new Set(v).size === v.length ? (v as string[]) : undefined;
 }
 
 function parseField(entry: CborValue): VocabularyField | undefined {
-  if (isName(entry)) return { name: entry };
-  if (!Array.isArray(entry) || entry.length !== 2) return undefined;
-  const [name, choices] = entry;
-  if (!isName(name) || !Array.isArray(choices) || choices.length > MAX_VOCABULARY_CHOICES) return undefined;
-  if (!choices.every(isName) || new Set(choices).size !== choices.length) return undefined;
-  return { name, choices: choices as string[] };
+  if (isFieldName(entry)) return { name: entry };
+  if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3 || !isFieldName(entry[0])) return undefined;
+  const [name, second, third] = entry;
+  if (Array.isArray(second)) {
+    const choices = entry.length === 2 ? parseChoices(second) : undefined;
+    return choices && { name, choices };
+  }
+  const format = typeof second === "number" ? FORMAT_OF.get(second) : undefined;
+  if (format === undefined || (entry.length === 3) !== (isSelect(format) || format === "repeat")) return undefined;
+  if (format === "repeat") {
+    const fields = parseFields(third);
+    return fields && { name, format, fields };
+  }
+  if (!isSelect(format)) return { name, format };
+  const choices = parseChoices(third);
+  return choices && { name, format, choices };
 }
 
 /** A vocabulary ready for packing and unpacking (indexes built once). */
@@ -75,6 +134,10 @@ export interface Lexicon {
   readonly fields: readonly VocabularyField[];
   readonly position: ReadonlyMap<string, number>;
   readonly choiceIndex: readonly (ReadonlyMap<string, number> | undefined)[];
+  /** Whether some field has a format: then upserts are packed by typed-pack.ts. */
+  readonly typed: boolean;
+  /** For each repeat field, the lexicon of its instances. */
+  readonly instances: readonly (Lexicon | undefined)[];
 }
 
 export function createLexicon(type: RecordType, fields: readonly VocabularyField[]): Lexicon {
@@ -83,6 +146,8 @@ export function createLexicon(type: RecordType, fields: readonly VocabularyField
     fields,
     position: new Map(fields.map((f, i) => [f.name, i])),
     choiceIndex: fields.map((f) => (f.choices ? new Map(f.choices.map((c, i) => [c, i])) : undefined)),
+    typed: fields.some((f) => f.format !== undefined),
+    instances: fields.map((f) => (f.format === "repeat" ? createLexicon(type, f.fields ?? []) : undefined)),
   };
 }
 
@@ -111,8 +176,20 @@ function unpackChoiceValue(v: CborValue, choices: readonly string[]): CborValue 
   return v;
 }
 
-/** The wire form of an upsert's fields under `lex`. */
-export function packFields(fields: CborMap, lex: Lexicon): CborValue {
+/**
+ * The wire form of an upsert's fields under `lex`; `ctx` holds what typed
+ * packing sends answers relative to (the event's HLC wall).
+ */
+export function packFields(fields: CborMap, lex: Lexicon, ctx: PackContext): CborValue {
+  return lex.typed ? packTyped(fields, lex, ctx) : packUntyped(fields, lex);
+}
+
+/** Rebuilds an upsert's fields from their wire form under `lex`; undefined when malformed. */
+export function unpackFields(packed: CborValue, lex: Lexicon, ctx: PackContext): CborMap | undefined {
+  return lex.typed ? unpackTyped(packed, lex, ctx) : unpackUntyped(packed, lex);
+}
+
+function packUntyped(fields: CborMap, lex: Lexicon): CborValue {
   const bitmap = new Uint8Array(Math.ceil(lex.fields.length / 8));
   const present: [number, CborValue][] = [];
   const extra: CborMap = {};
@@ -136,8 +213,7 @@ export function packFields(fields: CborMap, lex: Lexicon): CborValue {
   return packed;
 }
 
-/** Rebuilds an upsert's fields from their wire form under `lex`; undefined when malformed. */
-export function unpackFields(packed: CborValue, lex: Lexicon): CborMap | undefined {
+function unpackUntyped(packed: CborValue, lex: Lexicon): CborMap | undefined {
   if (!Array.isArray(packed) || packed.length < 2 || packed.length > 3) return undefined;
   const [bitmap, values, extra] = packed;
   if (!(bitmap instanceof Uint8Array) || bitmap.length > Math.ceil(lex.fields.length / 8) || !Array.isArray(values)) return undefined;

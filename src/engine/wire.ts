@@ -10,7 +10,9 @@
  * - an upsert's base: sent relative to the event's own HLC wall;
  * - an upsert's field names and choice names: replaced, when the feed holds an
  *   earlier vocabulary event for the record type, by that event's seq in place
- *   of the type and the packed fields of vocabulary.ts.
+ *   of the type and the packed fields of vocabulary.ts — with a vocabulary
+ *   that has formats, a bit stream of typed answers (typed-pack.ts), its times
+ *   and dates relative to the event's own HLC wall.
  *
  * item = [wallDelta, counter, kind, body, sig]
  */
@@ -57,7 +59,8 @@ function packBody(body: EventBody, hlc: Hlc, vocabulary: FeedLexicon | undefined
   switch (body.kind) {
     case "upsert":
       if (vocabulary && vocabulary.lexicon.type === body.type) {
-        return [packRecordId(body.record), vocabulary.seq, packBase(body.base, hlc), packFields(body.fields, vocabulary.lexicon)];
+        const packed = packFields(body.fields, vocabulary.lexicon, { wall: hlc.wall });
+        return [packRecordId(body.record), vocabulary.seq, packBase(body.base, hlc), packed];
       }
       return [packRecordId(body.record), body.type, packBase(body.base, hlc), body.fields];
     case "delete":
@@ -138,7 +141,7 @@ export function parseWireItem(item: CborValue, prevWall: number | null, lexiconA
     let type = second ?? null;
     if (kind === 1 && typeof second === "number") {
       const lexicon = Number.isSafeInteger(second) ? lexiconAt(second) : undefined;
-      const fields = lexicon && rest.length === 1 ? unpackFields(rest[0] as CborValue, lexicon) : undefined;
+      const fields = lexicon && rest.length === 1 ? unpackFields(rest[0] as CborValue, lexicon, { wall: hlc.wall }) : undefined;
       if (!lexicon || !fields) return "malformed-body";
       type = lexicon.type;
       rest[0] = fields;

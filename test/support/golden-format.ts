@@ -10,6 +10,7 @@
  */
 import type { CborMap, CborValue } from "../../src/engine/cbor.js";
 import type { EventBody } from "../../src/engine/event.js";
+import type { FieldFormat, VocabularyField } from "../../src/engine/vocabulary.js";
 import type { Hlc } from "../../src/engine/hlc.js";
 import { recordId, recordType } from "../../src/engine/ids.js";
 
@@ -51,8 +52,24 @@ export type JsonBody =
   | { kind: "upsert"; record: string; type: string; base: Hlc | null; fields: { [key: string]: JsonValue } }
   | { kind: "delete"; record: string; type: string; base: Hlc | null }
   | { kind: "attachment"; record: string; type: string; field: string; hash: string; size: number; mime: string }
-  | { kind: "vocabulary"; type: string; fields: { name: string; choices?: string[] }[] }
+  | { kind: "vocabulary"; type: string; fields: JsonVocabularyField[] }
   | { kind: "unknown"; code: number; value: JsonValue };
+
+/** A vocabulary field as JSON: the properties it has, no undefined ones. */
+export interface JsonVocabularyField {
+  name: string;
+  format?: FieldFormat;
+  choices?: string[];
+  fields?: JsonVocabularyField[];
+}
+
+function vocabularyFieldToJson(f: VocabularyField): JsonVocabularyField {
+  const out: JsonVocabularyField = { name: f.name };
+  if (f.format !== undefined) out.format = f.format;
+  if (f.choices !== undefined) out.choices = [...f.choices];
+  if (f.fields !== undefined) out.fields = f.fields.map(vocabularyFieldToJson);
+  return out;
+}
 
 export function bodyToJson(b: EventBody): JsonBody {
   switch (b.kind) {
@@ -63,7 +80,7 @@ export function bodyToJson(b: EventBody): JsonBody {
     case "attachment":
       return { kind: "attachment", record: b.record, type: b.type, field: b.field, hash: hex(b.hash), size: b.size, mime: b.mime };
     case "vocabulary":
-      return { kind: "vocabulary", type: b.type, fields: b.fields.map((f) => (f.choices ? { name: f.name, choices: [...f.choices] } : { name: f.name })) };
+      return { kind: "vocabulary", type: b.type, fields: b.fields.map(vocabularyFieldToJson) };
     case "unknown":
       return { kind: "unknown", code: b.code, value: toJsonValue(b.value) };
   }
@@ -113,8 +130,11 @@ export interface GoldenEvent {
   signature: string;
   /** encodeSignedEvent, hex. */
   encoded: string;
-  /** encodeCanonical(encodeWireItem(event, prevWall)), hex; prevWall is the HLC wall of seq-1 (null at seq 1). */
-  wire: { prevWall: number | null; item: string };
+  /**
+   * encodeCanonical(encodeWireItem(event, prevWall, vocabulary)), hex; prevWall is the HLC wall of seq-1 (null at seq 1);
+   * vocabularySeq, when present, the seq of the same feed's vocabulary event the upsert is packed with.
+   */
+  wire: { prevWall: number | null; item: string; vocabularySeq?: number };
 }
 
 export interface GoldenStamp {

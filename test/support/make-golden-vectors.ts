@@ -25,7 +25,8 @@ import { canonicalEventBytes, encodeBody, kindCode, signEvent, type EventBody, t
 import { encodeSignedEvent } from "../../src/engine/event-codec.js";
 import type { Hlc } from "../../src/engine/hlc.js";
 import { hexToBytes, recordId, recordType, type EventId } from "../../src/engine/ids.js";
-import { encodeWireItem } from "../../src/engine/wire.js";
+import { createLexicon, type VocabularyField } from "../../src/engine/vocabulary.js";
+import { encodeWireItem, type FeedLexicon } from "../../src/engine/wire.js";
 import {
   bodyToJson,
   hex,
@@ -80,6 +81,44 @@ const RICH_FIELDS: CborMap = {
   é: "two-byte key",
 };
 
+/** A vocabulary with every format, a first-version choice field and a field without format. */
+const WATER_VOCABULARY: VocabularyField[] = [
+  { name: "@submitted", format: "datetime" },
+  { name: "name", format: "text" },
+  { name: "functional", format: "boolean" },
+  { name: "flow_double", format: "decimal" },
+  { name: "n", format: "int" },
+  { name: "surveyed", format: "date" },
+  { name: "pump", format: "select_one", choices: ["hand", "solar", "motor"] },
+  { name: "uses", format: "select_multiple", choices: ["drinking", "washing", "livestock", "irrigation"] },
+  { name: "geo", format: "geopoint" },
+  { name: "path", format: "geotrace" },
+  {
+    name: "readings", format: "repeat",
+    fields: [{ name: "at", format: "datetime" }, { name: "ph", format: "decimal" }, { name: "by", format: "text" }],
+  },
+  { name: "status", choices: ["ok", "broken"] },
+  { name: "sensor_blob" },
+];
+
+/** Answers for WATER_VOCABULARY: most fit their formats; "pump" and one "ph" do not (literals); "extra" is not listed. */
+const TYPED_FIELDS: CborMap = {
+  "@submitted": "2026-01-01T00:00:05Z",
+  name: "Pozo Nuevo",
+  functional: true,
+  flow_double: 2.4,
+  n: -3,
+  surveyed: 20_453,
+  pump: "rope and washer",
+  uses: ["drinking", "livestock"],
+  geo: [-12.0464, -77.0428, 154, 4.5],
+  path: [[-12.0464, -77.0428], [-12.0465, -77.043, 155.5]],
+  readings: [{ at: "2025-12-31T19:02:00.5-05:00", ph: 7.2, by: "Chidi" }, { at: "2025-12-31T19:40:00-05:00", ph: "n/a" }],
+  status: "ok",
+  sensor_blob: Uint8Array.of(1, 2),
+  extra: "a field the vocabulary does not list",
+};
+
 interface Spec {
   identity: string;
   hlc: Hlc;
@@ -117,11 +156,26 @@ function feedSpecs(): Spec[] {
       identity: "chidi", hlc: { wall: T0 + 1001, counter: 0 },
       body: { kind: "upsert", record: UUID_REC, type: WATER, base: { wall: T0 + 2000, counter: 2_000_000 }, fields: { name: "Pozo nuevo", n: -1 } },
     },
+    // chidi then publishes a vocabulary with formats, and an upsert goes packed with it
+    { identity: "chidi", hlc: { wall: T0 + 3000, counter: 0 }, body: { kind: "vocabulary", type: WATER, fields: WATER_VOCABULARY } },
+    {
+      identity: "chidi", hlc: { wall: T0 + 7000, counter: 0 },
+      body: { kind: "upsert", record: UUID_REC, type: WATER, base: { wall: T0 + 1001, counter: 0 }, fields: TYPED_FIELDS },
+    },
   ];
+}
+
+/** The newest vocabulary of `ev`'s record type earlier in its feed, as wire.ts packs with it. */
+function vocabularyFor(ev: SignedEvent, vocabularies: readonly SignedEvent[]): FeedLexicon | undefined {
+  if (ev.body.kind !== "upsert") return undefined;
+  const type = ev.body.type;
+  const v = vocabularies.filter((x) => x.author === ev.author && x.body.kind === "vocabulary" && x.body.type === type).at(-1);
+  return v?.body.kind === "vocabulary" ? { seq: v.seq, lexicon: createLexicon(type, v.body.fields) } : undefined;
 }
 
 function buildEvents(signers: Map<string, Signer>): GoldenEvent[] {
   const heads = new Map<string, SignedEvent>();
+  const vocabularies: SignedEvent[] = [];
   const out: GoldenEvent[] = [];
   for (const spec of feedSpecs()) {
     const signer = signers.get(spec.identity) as Signer;
@@ -138,6 +192,8 @@ function buildEvents(signers: Map<string, Signer>): GoldenEvent[] {
       body: encodeBody(spec.body),
     });
     const prevWall = prevEv?.hlc.wall ?? null;
+    const vocabulary = vocabularyFor(ev, vocabularies);
+    if (ev.body.kind === "vocabulary") vocabularies.push(ev);
     out.push({
       identity: spec.identity,
       seq,
@@ -149,7 +205,9 @@ function buildEvents(signers: Map<string, Signer>): GoldenEvent[] {
       id: ev.id,
       signature: hex(ev.sig),
       encoded: hex(encodeSignedEvent(ev)),
-      wire: { prevWall, item: hex(encodeCanonical(encodeWireItem(ev, prevWall))) },
+      wire: {
+        prevWall, item: hex(encodeCanonical(encodeWireItem(ev, prevWall, vocabulary))), ...(vocabulary ? { vocabularySeq: vocabulary.seq } : {}),
+      },
     });
     heads.set(spec.identity, ev);
   }
@@ -234,6 +292,8 @@ export function makeGoldenVectors(): GoldenVectors {
       "Identity seeds are those of RFC 8032 section 7.1 TEST 1-3. sig = Ed25519(seed, utf8(signatureContext) || id).",
       "canonical = CBOR [format, author(32B), seq, prev(32B)|null, wall, counter, kind, body]; id = SHA-256(canonical); encoded = the same array plus sig as a ninth item.",
       "wire item = CBOR [wall - prevWall, counter, kind, packed body, sig]: uuid: record ids as 16 bytes, an upsert/delete base as [wall - base.wall, base.counter].",
+      "vocabulary body = [type, [entry, ...]], entry = name | [name, [choice, ...]] | [name, formatCode] | [name, formatCode, [choice, ...]] (selects) | [name, formatCode, [entry, ...]] (repeat); format codes: text 1, int 2, decimal 3, date 4, datetime 5, boolean 6, select_one 7, select_multiple 8, geopoint 9, geotrace 10, repeat 11.",
+      "An upsert after a vocabulary of its type in the same feed (wire.vocabularySeq) is packed with it: [rid, vocabularySeq, base, packed fields]; with formats, packed = bits | [bits, [literal, ...]] | [bits, [literal, ...], {extra fields}], bits starting with 1 if every vocabulary field is present, else 0 and one presence bit per vocabulary field (src/engine/typed-pack.ts).",
     ],
     signatureContext: SIGNATURE_CONTEXT,
     eventFormatVersion: EVENT_FORMAT_VERSION,
