@@ -11,17 +11,14 @@ import { RadioNetwork, type RadioSite } from "../../src/demo/radio-network.js";
 import { signerFromSeed } from "../../src/engine/crypto.js";
 import { recordType } from "../../src/engine/ids.js";
 import { seededRandom } from "../../src/engine/random.js";
-import { createAirCodec } from "../../src/radio/air/codec.js";
 import { networkIdFromName } from "../../src/radio/air/network-key.js";
-import { RNODE_HEADER_BYTES } from "../../src/radio/airtime.js";
 import { meshTopology } from "../../src/radio/lora-topology.js";
+import { listenToAir } from "./air-insider.js";
 
 const HOUR = 3_600_000;
 const NETWORK_NAME = "station-fuzz";
 /** Share of frames each link loses: enough for nacks and re-requests to show up in the capture. */
 const LOSS = 0.25;
-/** A station id no site has: the insider that reassembles what it overhears. */
-const INSIDER = Uint8Array.of(0xee, 0xee, 0xee, 0xee);
 
 export interface CapturedExchange {
   readonly net: RadioNetwork;
@@ -67,23 +64,13 @@ export async function captureExchange(options: { sealed: boolean; seed: number }
   });
   const networkId = networkIdFromName(NETWORK_NAME);
   const random = seededRandom(options.seed);
-  const insider = createAirCodec({
-    networkId, stationId: INSIDER, networkKey, requireSealed: false, clock: net.clock, random, randomBytes: (n) => new Uint8Array(n),
-  });
-  const frames: Uint8Array[] = [];
-  const messages = new Map<string, Uint8Array>();
-  const stopTap = net.medium.tap((p) => {
-    const frame = p.bytes.slice(RNODE_HEADER_BYTES);
-    frames.push(frame);
-    const r = insider.receive(frame);
-    if (r.kind === "message") messages.set(Buffer.from(r.message).toString("hex"), r.message);
-  });
+  const air = listenToAir(net.medium, { clock: net.clock, networkId, networkKey });
   await net.start();
   write(net.sites, random);
   net.runFor(48 * HOUR, () => net.converged());
   if (!net.converged()) throw new Error(`the exchange (seed ${options.seed}) did not converge in 48 h`);
   net.runFor(HOUR);
-  stopTap();
+  air.stop();
   for (const s of net.sites) await s.station.stop();
-  return { net, networkId, networkKey, frames, messages: [...messages.values()] };
+  return { net, networkId, networkKey, frames: air.frames, messages: air.messages };
 }
