@@ -48,6 +48,10 @@ export interface RadioNetworkOptions {
   readonly dutyFraction?: number;
   /** Seal frames with a network key (AEAD). */
   readonly sealed?: boolean;
+  /** The key to seal with (implies `sealed`); a random one when sealed without it. Tests that open frames pass their own. */
+  readonly networkKey?: Uint8Array;
+  /** Site identities, in `names` order; fresh random ones when absent. Fixed ones make a run reproducible. */
+  readonly signers?: readonly Signer[];
   readonly networkName?: string;
   readonly sync?: Partial<Omit<SyncNodeOptions, "store" | "now" | "random" | "mtu">>;
   /** SQLite path per site; in-memory databases by default. */
@@ -68,8 +72,9 @@ export class RadioNetwork {
     this.scheduler = new VirtualScheduler(options.startMs ?? 1_767_225_600_000);
     this.clock = virtualClock(this.scheduler);
     this.medium = createLoRaMedium({ clock: this.clock, random: this.random, ...(options.topology ? { topology: options.topology } : {}) });
-    const signers = options.names.map(() => generateSigner().signer);
-    const networkKey = options.sealed ? randomBytes(32) : null;
+    if (options.signers && options.signers.length !== options.names.length) throw new RangeError("give one signer per site name");
+    const signers = options.signers ?? options.names.map(() => generateSigner().signer);
+    const networkKey = options.networkKey ?? (options.sealed ? randomBytes(32) : null);
     options.names.forEach((name, i) => this.sites.push(this.makeSite(name, i, signers, networkKey)));
   }
 
