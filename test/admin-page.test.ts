@@ -107,6 +107,7 @@ describe("admin page in headless Chromium", () => {
     const peer = page.locator("#peers tr", { has: page.locator('[data-peer="hill-clinic"]') });
     await peer.waitFor({ timeout: WAIT_MS });
     assert.match(await peer.innerText(), /-?\d+ dBm/);
+    assert.match(await peer.innerText(), /just now|\b\d+ s ago/, "last heard on the wall clock, not the radio's monotonic one");
     const chart = page.locator('#radio svg[data-chart="airtime"]');
     await chart.waitFor({ timeout: WAIT_MS });
     assert.ok((await chart.locator("rect.minute-bar").count()) > 0, "the minutes this site sent in have bars");
