@@ -20,6 +20,14 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 /** The admin page's files (HTML, script, style; no build step), copied beside this module by `npm run build`. */
 export const ADMIN_DIR = fileURLToPath(new URL("./admin/", import.meta.url));
 
+/**
+ * The admin page loads only its own files and talks only to this API: no
+ * inline script, nothing from elsewhere (it must work offline, and a record's
+ * text can never run as code even if a rendering bug let it into the page).
+ */
+export const ADMIN_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /** Largest JSON body a write endpoint accepts: they take a few options at most. */
 export const JSON_BODY_LIMIT = "16kb";
 
@@ -91,7 +99,7 @@ export function createApi(o: ApiOptions): Express {
   const requireToken = tokenGuard(o.token);
   const json = express.json({ limit: JSON_BODY_LIMIT });
 
-  app.use(express.static(ADMIN_DIR, { index: "index.html", maxAge: 0 }));
+  app.use(express.static(ADMIN_DIR, { index: "index.html", maxAge: 0, setHeaders: (res) => res.setHeader("Content-Security-Policy", ADMIN_CSP) }));
   app.get("/api", (_req, res) => void res.json({ endpoints: ENDPOINTS }));
   app.get("/api/health", (_req, res) => {
     const s = site.server();

@@ -31,6 +31,8 @@ export interface SiteRadio {
   readonly station: Station;
   /** The regulatory rule applied, for display. */
   readonly region: string;
+  /** The station's time line: its heard times and airtime buckets are on it, not on the wall clock. */
+  readonly clock: Clock;
 }
 
 /** Builds a link from its config; tests and the embedded demo pass their own. */
@@ -100,5 +102,5 @@ export function createSiteRadio(o: SiteRadioOptions): SiteRadio {
     authorByShort: (short) => store.authorByShort(short), names: (a) => names.get(a),
     log: o.log.child({ component: "station", link: o.index }),
   });
-  return { index: o.index, config: o.config, link, codec, node, dutyCycle, station, region: duty.region };
+  return { index: o.index, config: o.config, link, codec, node, dutyCycle, station, region: duty.region, clock };
 }

@@ -54,6 +54,9 @@ export interface LinkSummary {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** A time on a station's clock (monotonic, not the epoch) as wall-clock ms, by its distance from now. */
+const wallOf = (r: SiteRadio, clockMs: number, now: number): number => now - (r.clock.now() - clockMs);
+
 function linkSummary(r: SiteRadio): LinkSummary {
   const ls = r.link.status();
   const st = r.station.status();
@@ -102,10 +105,10 @@ export function siteSummary(site: Site, now = Date.now()): SiteSummary {
 }
 
 /** Stations heard on every link: last heard, RSSI, SNR, how far behind or ahead. */
-export function peersOf(site: Site): { link: number; station: string; name: string | null; lastHeardAt: string; rssi: number | null; snr: number | null; frames: number; behind: number | null; ahead: number | null }[] {
+export function peersOf(site: Site, now = Date.now()): { link: number; station: string; name: string | null; lastHeardAt: string; rssi: number | null; snr: number | null; frames: number; behind: number | null; ahead: number | null }[] {
   return site.radios.flatMap((r) =>
     r.station.status().heard.map((h) => ({
-      link: r.index, station: h.station, name: h.name ?? null, lastHeardAt: new Date(h.lastHeardAt).toISOString(),
+      link: r.index, station: h.station, name: h.name ?? null, lastHeardAt: new Date(wallOf(r, h.lastHeardAt, now)).toISOString(),
       rssi: h.rssi ?? null, snr: h.snr ?? null, frames: h.frames, behind: h.behind ?? null, ahead: h.ahead ?? null,
     })),
   );
@@ -123,12 +126,12 @@ export function syncOf(site: Site): { total: number; authors: { author: AuthorId
   };
 }
 
-/** Per link: settings, the duty-cycle budget and the airtime used in each minute of the last hours (the chart). */
-export function radioOf(site: Site): { links: (LinkSummary & { history: { startMs: number; airtimeMs: number }[] })[] } {
+/** Per link: settings, the duty-cycle budget and the airtime used in each minute of the last hour (the chart), bucket starts in epoch ms. */
+export function radioOf(site: Site, now = Date.now()): { links: (LinkSummary & { history: { startMs: number; airtimeMs: number }[] })[] } {
   return {
     links: site.radios.map((r) => ({
       ...linkSummary(r),
-      history: r.station.status().airtime.history.map((b) => ({ ...b })),
+      history: r.station.status().airtime.history.map((b) => ({ startMs: Math.round(wallOf(r, b.startMs, now)), airtimeMs: b.airtimeMs })),
     })),
   };
 }

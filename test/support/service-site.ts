@@ -13,6 +13,7 @@ import { silentLogger } from "../../src/log/logger.js";
 import { parseSiteConfig, type SiteConfig } from "../../src/service/site-config.js";
 import { createSite, type Site } from "../../src/service/site.js";
 import type { LinkFactory } from "../../src/service/site-radio.js";
+import type { Clock } from "../../src/radio/clock.js";
 import { householdAsset, TOKEN } from "./bridge-sites.js";
 
 export const HTTP_TOKEN = "test-http-token-0123456789abcdef";
@@ -33,6 +34,8 @@ export interface ServiceSiteOptions {
   readonly signer?: Signer;
   readonly links?: unknown[];
   readonly makeLink?: LinkFactory;
+  /** The site's radio clock; links on a shared simulated medium need the medium's clock. */
+  readonly clock?: Clock;
   readonly members?: { name: string; key: string }[];
 }
 
@@ -51,7 +54,7 @@ export async function startServiceSite(o: ServiceSiteOptions = {}): Promise<Serv
   });
   const site = createSite({
     config, signer: o.signer ?? generateSigner().signer, dataDir: dir, log: silentLogger, manualPolls: true,
-    ...(o.makeLink ? { makeLink: o.makeLink } : {}),
+    ...(o.makeLink ? { makeLink: o.makeLink } : {}), ...(o.clock ? { clock: o.clock } : {}),
   });
   await site.start();
   return {
