@@ -117,9 +117,14 @@ export interface BundleHeader {
   readonly feeds: readonly BundleFeed[];
 }
 
+/** Events in these feeds. */
+export function feedEventCount(feeds: readonly BundleFeed[]): number {
+  return feeds.reduce((n, f) => n + (f.to - f.from + 1), 0);
+}
+
 /** Events a header announces. */
 export function headerEventCount(header: BundleHeader): number {
-  return header.feeds.reduce((n, f) => n + (f.to - f.from + 1), 0);
+  return feedEventCount(header.feeds);
 }
 
 /** The file's first bytes: magic, version, header length and header. */

@@ -39,6 +39,8 @@ export interface ProblemContext {
   readonly exporter?: AuthorId;
   readonly bundleNetwork?: string | null;
   readonly siteNetwork?: string | null;
+  /** Set when the problem came up in the ingest pass: the events handled until then (kept, each verified by the store). */
+  readonly imported?: number;
 }
 
 /** The first hex digits of an author key: enough to tell the members of a network apart in a message. */
@@ -53,7 +55,10 @@ export function problemMessage(problem: BundleProblem, c: ProblemContext): strin
   const who = c.exporter ? shortAuthor(c.exporter) : "its exporter";
   const where = c.at === undefined ? "" : ` at byte ${c.at}`;
   const detail = c.detail ? ` (${c.detail})` : "";
-  const prefix = `${c.name}: nothing was imported:`;
+  const prefix =
+    c.imported === undefined
+      ? `${c.name}: nothing was imported:`
+      : `${c.name}: import stopped after ${c.imported} new events (they are kept: the store verified each one):`;
   switch (problem) {
     case "unreadable":
       return `${prefix} it cannot be read${detail}; check the path and that the stick is mounted, then try again`;
@@ -78,6 +83,6 @@ export function problemMessage(problem: BundleProblem, c: ProblemContext): strin
     case "malformed-content":
       return `${prefix} it is signed by ${who} but its contents do not parse${detail}: the exporting site wrote a faulty bundle; export a new one there (and report this)`;
     case "changed-while-importing":
-      return `${c.name}: the file changed while it was being imported${detail}; the events imported before that were verified and are kept; import it again from a copy nobody writes to`;
+      return `${prefix} the file changed while it was being imported${detail}; import it again from a copy nobody writes to`;
   }
 }
