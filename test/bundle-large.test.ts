@@ -1,8 +1,10 @@
 /**
- * A large bundle (50,000 events from five sites) streams both ways: export
+ * A large bundle (20,000 events from four sites) streams both ways: export
  * writes it chunk by chunk (no write larger than one chunk), import reads it
  * back from a stream of small pieces, and the importing site ends with the
- * same feeds and view. Nothing here is timed (bench/bundle.ts measures).
+ * same feeds and view. Nothing here is timed (bench/bundle.ts measures
+ * 100,000). The size is kept down because every event costs a signature and
+ * two verifications here, on a machine whose two cores run the whole suite.
  */
 import assert from "node:assert/strict";
 import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -23,11 +25,11 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const AUTHORS = 5;
-const PER_AUTHOR = 10_000;
+const AUTHORS = 4;
+const PER_AUTHOR = 5_000;
 
 describe("a large bundle", () => {
-  it("streams 50,000 events out and in", async () => {
+  it("streams 20,000 events out and in", async () => {
     const signers = Array.from({ length: AUTHORS }, () => generateSigner().signer);
     const A = openSite(dir, "A", signers[0]);
     const B = openSite(dir, "B");
@@ -64,7 +66,7 @@ describe("a large bundle", () => {
     assert.ok(r.ok, r.ok ? "" : r.message);
     assert.equal(r.counts.applied, AUTHORS * PER_AUTHOR);
     for (const phase of ["receive", "verify", "ingest"]) progress.assertComplete(phase);
-    assert.ok((progress.phases.get("ingest")?.length ?? 0) >= 50, "ingest progress is reported batch by batch");
+    assert.ok((progress.phases.get("ingest")?.length ?? 0) >= 20, "ingest progress is reported batch by batch");
     assertSameState(A, B);
   });
 });

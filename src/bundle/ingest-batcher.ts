@@ -43,6 +43,7 @@ export const noCounts = (events: number): ImportCounts => ({ events, applied: 0,
 
 /** What the batcher needs from the store. */
 export interface BatchTarget {
+  isMember(author: AuthorId): boolean;
   headSeq(author: AuthorId): number;
   ingestEncoded(encoded: readonly Uint8Array[]): IngestReport;
 }
@@ -106,6 +107,8 @@ export function createIngestBatcher(
  * Walks the header's feeds alongside the events (they come feed after feed,
  * in header order) and decides, as each feed starts, whether its events can
  * apply here: a feed is skipped if it starts beyond this site's head + 1.
+ * A non-member's feed is not skipped: the store refuses its events, and the
+ * counts say so.
  */
 function createFeedCursor(feeds: readonly BundleFeed[], store: BatchTarget): { next(): boolean; gaps: FeedGap[] } {
   const gaps: FeedGap[] = [];
@@ -118,7 +121,7 @@ function createFeedCursor(feeds: readonly BundleFeed[], store: BatchTarget): { n
         const feed = feeds[++ix] as BundleFeed;
         left = feed.to - feed.from + 1;
         const have = store.headSeq(feed.author);
-        take = feed.from <= have + 1;
+        take = feed.from <= have + 1 || !store.isMember(feed.author);
         if (!take) gaps.push({ ...feed, have });
       }
       left--;
