@@ -2,12 +2,13 @@
  * `npm run bench`: runs every benchmark in turn. stdout gets only metric
  * lines (one JSON object each); progress and diagnostics go to stderr.
  *
- * Options (for development): `--only=wire,ingest,rss,bridge,radio` runs a subset;
- * `--events=N`, `--rss-events=N`, `--poll-submissions=N` and
- * `--write-records=N` shrink the workloads.
+ * Options (for development): `--only=wire,ingest,rss,bridge,radio,bundle` runs a subset;
+ * `--events=N`, `--rss-events=N`, `--poll-submissions=N`,
+ * `--write-records=N` and `--bundle-events=N` shrink the workloads.
  */
 import { availableParallelism } from "node:os";
 import { benchBridgePoll, benchBridgeWrite, BRIDGE_WORKLOAD } from "./bridge.js";
+import { benchBundle, BUNDLE_WORKLOAD } from "./bundle.js";
 import { benchIngest, INGEST_WORKLOAD } from "./ingest.js";
 import { log, printMetric, round, since } from "./metrics.js";
 import { readFileSync } from "node:fs";
@@ -22,11 +23,12 @@ function option(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-const only = new Set((option("only") ?? "wire,ingest,rss,bridge,radio").split(","));
+const only = new Set((option("only") ?? "wire,ingest,rss,bridge,radio,bundle").split(","));
 const events = Number(option("events") ?? INGEST_WORKLOAD.events);
 const rssEvents = Number(option("rss-events") ?? RSS_WORKLOAD.events);
 const pollSubmissions = Number(option("poll-submissions") ?? BRIDGE_WORKLOAD.pollSubmissions);
 const writeRecords = Number(option("write-records") ?? BRIDGE_WORKLOAD.writeRecords);
+const bundleEvents = Number(option("bundle-events") ?? BUNDLE_WORKLOAD.events);
 
 async function main(): Promise<void> {
   const start = performance.now();
@@ -66,6 +68,17 @@ async function main(): Promise<void> {
   }
 
   if (only.has("radio")) await benchRadio();
+
+  if (only.has("bundle")) {
+    const b = await benchBundle({ ...BUNDLE_WORKLOAD, events: bundleEvents });
+    log(
+      `bundle: ${b.events} events, ${(b.bytes / 1e6).toFixed(1)} MB sealed; export ${(b.exportMs / 1000).toFixed(1)} s, ` +
+        `import ${(b.importMs / 1000).toFixed(1)} s (of which the whole-file check ${(b.verifyMs / 1000).toFixed(1)} s)`,
+    );
+    printMetric({ metric: "bundle.export_events_per_s", value: round((b.events / b.exportMs) * 1000), unit: "events/s" });
+    printMetric({ metric: "bundle.import_events_per_s", value: round((b.events / b.importMs) * 1000), unit: "events/s" });
+    printMetric({ metric: "bundle.bytes_per_event", value: round(b.bytes / b.events), unit: "bytes" });
+  }
 
   log(`done in ${(since(start) / 1000).toFixed(0)} s`);
 }
