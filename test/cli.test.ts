@@ -9,6 +9,7 @@ import { parse, stringify } from "yaml";
 import { ConfigError } from "../src/bridge/mapping-config.js";
 import { createKoboDouble } from "../src/bridge/doubles/kobo-double.js";
 import { createOdkCentralDouble } from "../src/bridge/doubles/odk-central-double.js";
+import { exportCommand, importCommand } from "../src/cli/bundle-commands.js";
 import { formsCommand } from "../src/cli/forms-command.js";
 import { initCommand } from "../src/cli/init-command.js";
 import { rnodeCommand } from "../src/cli/rnode-command.js";
@@ -17,6 +18,9 @@ import { createApi } from "../src/http/api.js";
 import { listenHttp } from "../src/http/server.js";
 import { silentLogger } from "../src/log/logger.js";
 import { loadSiteConfig, parseSiteConfig } from "../src/service/site-config.js";
+import { openSiteStore } from "../src/service/site.js";
+import { loadOrCreateIdentity } from "../src/engine/store/identity-file.js";
+import { recordId, recordType } from "../src/engine/ids.js";
 import { householdAsset, ODK_USER, TOKEN } from "./support/bridge-sites.js";
 import { startServiceSite } from "./support/service-site.js";
 
@@ -210,6 +214,51 @@ describe("meshlogd status, rnode probe and the command line", () => {
       assert.match((missing as { stderr: string }).stderr, /no such file \(create one with `meshlogd init`\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("meshlogd export and import", () => {
+  const dir = mkdtempSync(join(tmpdir(), "meshlogd-bundle-cli-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("carries one site's feed to another on a file, sealed, with progress", async () => {
+    const key = Buffer.alloc(32, 9).toString("hex");
+    const a = loadOrCreateIdentity(join(dir, "a", "data", "identity.pem")).signer;
+    const b = loadOrCreateIdentity(join(dir, "b", "data", "identity.pem")).signer;
+    const config = (name: string, other: { name: string; key: string }) => ({
+      ...valid(), site: { name }, network: { name: "net", key, members: [other] }, links: [], http: { port: 0 },
+    });
+    writeFileSync(join(dir, "a", "meshlogd.yml"), stringify(config("alpha", { name: "beta", key: b.author })));
+    writeFileSync(join(dir, "b", "meshlogd.yml"), stringify(config("beta", { name: "alpha", key: a.author })));
+    process.env.KOBO_TOKEN = "unused-token";
+    try {
+      const loadedA = loadSiteConfig(join(dir, "a", "meshlogd.yml"));
+      const storeA = openSiteStore({ config: loadedA.config, signer: a, dataDir: loadedA.dataDir });
+      storeA.append({ kind: "upsert", record: recordId("uuid:bundle-1"), type: recordType("household"), base: null, fields: { village: "north", secret_word: "Xylophone-Quokka" } });
+      storeA.close();
+      const file = join(dir, "alpha.mlbundle");
+      const out: string[] = [];
+      const progress: string[] = [];
+      assert.equal(await exportCommand([file, "--config", join(dir, "a", "meshlogd.yml")], (l) => out.push(l), (l) => progress.push(l)), 0);
+      assert.match(out.join("\n"), /wrote .*alpha\.mlbundle: 1 events of 1 sites, \d+ bytes, sealed with the network key/);
+      assert.ok(progress.some((l) => /^export: 1 of 1 events/.test(l)), progress.join("\n"));
+      assert.equal(readFileSync(file).includes(Buffer.from("Xylophone-Quokka")), false, "a sealed bundle shows no answer");
+      const imported: string[] = [];
+      assert.equal(await importCommand([file, "--config", join(dir, "b", "meshlogd.yml")], (l) => imported.push(l), () => {}), 0);
+      const loadedB = loadSiteConfig(join(dir, "b", "meshlogd.yml"));
+      const storeB = openSiteStore({ config: loadedB.config, signer: b, dataDir: loadedB.dataDir });
+      try {
+        assert.equal(storeB.getRecord(recordId("uuid:bundle-1"))?.fields.get("secret_word")?.value, "Xylophone-Quokka");
+      } finally {
+        storeB.close();
+      }
+      const bad: string[] = [];
+      writeFileSync(join(dir, "junk.mlbundle"), "junk");
+      assert.equal(await importCommand([join(dir, "junk.mlbundle"), "--config", join(dir, "b", "meshlogd.yml")], (l) => bad.push(l), () => {}), 1);
+      assert.match(bad.join("\n"), /^meshlogd: /);
+    } finally {
+      delete process.env.KOBO_TOKEN;
     }
   });
 });

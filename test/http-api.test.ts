@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import request from "supertest";
 import type { Express } from "express";
+import { exportBundle } from "../src/bundle/index.js";
 import { createApi } from "../src/http/api.js";
 import { silentLogger } from "../src/log/logger.js";
 import { HTTP_TOKEN, startServiceSite, type ServiceSite } from "./support/service-site.js";
@@ -159,5 +161,56 @@ describe("HTTP API", () => {
     const res = await request(app).get("/").expect(200);
     assert.match(res.headers["content-type"] as string, /text\/html/);
     assert.match(res.text, /meshlogd/);
+  });
+});
+
+describe("HTTP API: bundle import", () => {
+  let from: ServiceSite;
+  let to: ServiceSite;
+  let app: Express;
+  let bundle: Buffer;
+
+  before(async () => {
+    from = await startServiceSite({ name: "field-team" });
+    from.submit("north", "Amina");
+    from.submit("south", "Baraka");
+    await from.site.pollNow();
+    to = await startServiceSite({ name: "base-camp", members: [{ name: "field-team", key: from.site.signer.author }] });
+    app = createApi({ site: to.site, log: silentLogger, token: HTTP_TOKEN });
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, done) => void (chunks.push(c), done()) });
+    await exportBundle(from.site.store, { stream: sink }, { signer: from.site.signer, networkKey: null, network: "test-net" });
+    bundle = Buffer.concat(chunks);
+  });
+  after(async () => {
+    await from.close();
+    await to.close();
+  });
+
+  it("needs the token and an octet-stream body", async () => {
+    await request(app).post("/api/import").set("content-type", "application/octet-stream").send(bundle).expect(401);
+    const res = await request(app).post("/api/import").set(bearer).set("content-type", "application/json").send("{}").expect(415);
+    assert.match(res.body.error, /application\/octet-stream/);
+  });
+
+  it("imports a member's bundle through the same checks as radio traffic; the records appear", async () => {
+    const res = await request(app).post("/api/import?name=team.mlbundle").set(bearer).set("content-type", "application/octet-stream").send(bundle).expect(200);
+    assert.equal(res.body.ok, true);
+    assert.ok(res.body.counts.applied >= 3, JSON.stringify(res.body.counts));
+    const records = await request(app).get("/api/records?type=household").expect(200);
+    assert.deepEqual(records.body.records.map((r: { fields: Record<string, unknown> }) => r.fields["hh/head_name"]).sort(), ["Amina", "Baraka"]);
+    const again = await request(app).post("/api/import").set(bearer).set("content-type", "application/octet-stream").send(bundle).expect(200);
+    assert.equal(again.body.counts.applied, 0);
+  });
+
+  it("a damaged bundle is refused with a message, and nothing changes", async () => {
+    const events = to.site.store.eventCount();
+    const bad = Buffer.from(bundle);
+    bad[bad.length - 10] = (bad[bad.length - 10] ?? 0) ^ 0xff;
+    const res = await request(app).post("/api/import").set(bearer).set("content-type", "application/octet-stream").send(bad).expect(422);
+    assert.ok(typeof res.body.error === "string" && res.body.error.length > 10);
+    const garbage = await request(app).post("/api/import").set(bearer).set("content-type", "application/octet-stream").send(Buffer.from("not a bundle at all")).expect(422);
+    assert.match(garbage.body.problem, /not-a-bundle|truncated/);
+    assert.equal(to.site.store.eventCount(), events);
   });
 });

@@ -8,6 +8,7 @@ import { ConfigError } from "../bridge/mapping-config.js";
 import { runEngineDemo } from "../demo/engine-demo.js";
 import { IdentityFileError } from "../engine/store/identity-file.js";
 import { benchCommand } from "./bench-command.js";
+import { exportCommand, importCommand } from "./bundle-commands.js";
 import { embeddedCommand } from "./embedded-command.js";
 import { formsCommand } from "./forms-command.js";
 import { initCommand } from "./init-command.js";
@@ -30,6 +31,10 @@ commands:
   status [--config FILE | --url URL]
                              how the running site is: server, links, stations heard, outbox
   rnode probe PORT           what RNode is on a serial port and how its radio is set
+  export FILE [--config FILE]
+                             write this site's feeds to a signed (and, with a network key, sealed) bundle
+  import FILE [--config FILE]
+                             import a bundle: through the running site if it answers, else into the database
   demo [--loss 0.2] [--seed 42]
                              the engine alone: five simulated sites converge over a lossy channel
   bench airtime --asset ASSET.json --data DATA.json [--sf 9] [--bw 125000] [--cr 5] [--sealed yes|no]
@@ -54,6 +59,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return statusCommand(rest);
     case "rnode":
       return rnodeCommand(rest);
+    case "export":
+      return exportCommand(rest);
+    case "import":
+      return importCommand(rest);
     case "demo": {
       const opts = parseOptions(rest, ["loss", "seed"]);
       const result = runEngineDemo({

@@ -14,6 +14,7 @@ import type { Logger } from "../log/logger.js";
 import type { Site } from "../service/site.js";
 import { peersOf, radioOf, siteSummary, syncOf } from "../service/site-status.js";
 import { errorHandler, HttpError, notFound } from "./http-error.js";
+import { mountImport } from "./import-route.js";
 import { conflictJson, eventJson, recordJson, type AuthorNames } from "./json-view.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 
@@ -55,6 +56,7 @@ export const ENDPOINTS: readonly { method: string; path: string; token?: boolean
   { method: "GET", path: "/api/mappings", what: "the record types and the forms they map" },
   { method: "POST", path: "/api/poll", token: true, what: "poll the local server and write back now" },
   { method: "POST", path: "/api/outbox/retry", token: true, what: "make every failed write-back due again" },
+  { method: "POST", path: "/api/import?name=", token: true, what: "import a bundle (the file as an application/octet-stream body)" },
   { method: "GET", path: "/metrics", what: "Prometheus metrics" },
 ];
 
@@ -163,6 +165,7 @@ export function createApi(o: ApiOptions): Express {
     void site.pollNow();
     res.json({ ok: true, retried });
   });
+  mountImport(app, requireToken, site, o.log);
   o.extend?.(app, requireToken);
   app.use(notFound);
   app.use(errorHandler(o.log));

@@ -62,6 +62,8 @@ export interface Site {
   readonly bridge: Bridge;
   readonly radios: readonly SiteRadio[];
   readonly startedAt: number;
+  /** Where the database lives (":memory:" in some tests). */
+  readonly dataDir: string;
   server(): ServerState;
   /** True from the end of start() until stop() begins. */
   running(): boolean;
@@ -83,7 +85,8 @@ export interface RoundStats {
   lastMs: number | null;
 }
 
-function openSiteStore(o: SiteOptions): SqliteStore {
+/** Opens (creating if need be) the site's database, with the config's members added. */
+export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDir" | "now">): SqliteStore {
   if (o.dataDir !== ":memory:") mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const path = o.dataDir === ":memory:" ? ":memory:" : join(o.dataDir, DATABASE_FILE);
   const store = openStore({ path, signer: o.signer, ...(o.now ? { now: o.now } : {}) });
@@ -194,7 +197,7 @@ export function createSite(o: SiteOptions): Site {
   }
 
   return {
-    config, signer: o.signer, store, bridge, radios, startedAt: now(),
+    config, signer: o.signer, store, bridge, radios, startedAt: now(), dataDir: o.dataDir,
     server: () => ({ ...server }),
     running: () => started && !stopped,
     async start() {
