@@ -1,15 +1,19 @@
 /**
- * What the radio policy keeps home stays home, checked on the bytes on air.
+ * What the radio policy keeps home stays home, checked on what is on air.
  * Site A's bridge polls its KoboToolbox into its store; the record crosses
  * the simulated LoRa air through a relay R to site B, whose bridge writes it
  * into B's KoboToolbox. A maps a name, a phone number, a GPS point, a repeat
  * of people and a note as `radio: never` and a national id as `hash`. An
- * eavesdropper keeps every packet; an insider with the network key
- * reassembles every message. In no packet and no message, and nowhere at R
- * or B, may a never value appear in any encoding (not even hashed), nor the
- * national id in clear. Unsealed, the values A sends must be on air (the
- * search can find things); sealed, none of them, no hash and no record id
- * may be in the capture, though the insider finds them all inside.
+ * eavesdropper keeps every packet. Since answers travel packed (5-bit
+ * letters, bit-packed numbers), a search of raw bytes cannot see most of
+ * them: so the capture is also DECODED, as a real listener could, by a
+ * passive station (air codec, sync node, store) fed with it — an outsider
+ * without the network key and an insider with it. Neither in the packets nor
+ * in anything the insider decodes, nor anywhere at R or B, may a never value
+ * appear in any encoding (not even hashed), nor the national id in clear.
+ * Unsealed, the outsider recovers the values A sends (the search finds what
+ * is there); sealed, it recovers nothing and the capture holds no value, hash
+ * or record id, though the insider recovers them all.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -18,7 +22,8 @@ import { HASH_MARK, hashValue } from "../src/bridge/record-translate.js";
 import { valuesFromKoboJson } from "../src/bridge/submission-values.js";
 import type { CborValue } from "../src/engine/cbor.js";
 import { seededRandom } from "../src/engine/random.js";
-import { findNeedles, recordIdNeedle, valueNeedles, type Needle } from "./support/leak-search.js";
+import { findNeedles, recordIdBytes, recordIdNeedle, valueNeedles, type Needle } from "./support/leak-search.js";
+import { listenToCapture, type PassiveListener } from "./support/listener.js";
 import { A_POLICIES, contactSchema, HASH_KEY, makePrivacyWorld, settle, type PrivacyWorld } from "./support/privacy-sites.js";
 
 const SEED = 4_711;
@@ -71,11 +76,29 @@ function hashNeedles(versions: readonly Version[], paths: readonly string[]): Ne
 
 const labels = (found: { label: string; at: number }[]): string[] => found.map((x) => `${x.label} (#${x.at})`);
 
+/** The labels of `needles` not found in `haystacks`. */
+function missing(haystacks: readonly Uint8Array[], needles: readonly Needle[]): string[] {
+  const found = new Set(findNeedles(haystacks, needles).map((x) => x.label));
+  return needles.map((n) => n.label).filter((l) => !found.has(l));
+}
+
 for (const sealed of [false, true]) {
   describe(`radio policy on the air, ${sealed ? "sealed" : "unsealed"}`, () => {
     let w: PrivacyWorld;
     const versions: Version[] = [];
     let fromB = "";
+    /** Decoders of the capture: the outsider holds no key, the insider the network's (none when unsealed). */
+    let outsider: PassiveListener;
+    let insider: PassiveListener;
+    const packets = (): Uint8Array[] => w.air.packets.map((p) => p.bytes);
+    const records = (): string[] => [...new Set([...versions.map((v) => v.record), fromB])];
+    const recordIds = (): Needle[] => records().map(recordIdNeedle);
+    const sent = (): Needle[] => [...needlesOf(versions, SEND_FIELDS), ...hashNeedles(versions, ["national_id"])];
+    /** What the insider decoded, once it is known to hold every event the sites exchanged (else a search of it proves nothing). */
+    const insiderDecoded = (): Uint8Array[] => {
+      assert.equal(insider.store.digest().toString("hex"), w.net.site("B").store.digest().toString("hex"), "the insider decoded every event");
+      return insider.decoded();
+    };
 
     before(async () => {
       w = await makePrivacyWorld({ sealed, seed: SEED });
@@ -89,21 +112,37 @@ for (const sealed of [false, true]) {
       await settle(w);
       keep(w.a.kobo.editLocal(uid, rows[0]!._id as number, answers.edit()));
       await settle(w);
+      const network = { networkId: w.networkId, members: w.net.sites.map((s) => s.signer.author) };
+      outsider = listenToCapture(w.air.packets, { ...network, networkKey: null });
+      insider = listenToCapture(w.air.packets, { ...network, networkKey: w.networkKey });
     });
     after(async () => {
+      outsider?.close();
+      insider?.close();
       await w.close();
+    });
+
+    it("lets the insider decode from the capture every event the sites exchanged (so its searches below see everything)", () => {
+      assert.equal(insider.codec.stats.framesReceived, w.air.packets.length);
+      assert.equal(insider.codec.stats.framesDecoded, w.air.packets.length, "every frame opened");
+      assert.deepEqual(insider.node.stats.dropped, {});
+      assert.equal(insider.store.digest().toString("hex"), w.net.site("B").store.digest().toString("hex"), "the same events as B");
+      assert.ok(insider.store.viewBytes().equals(w.net.site("B").store.viewBytes()), "the same records as B");
+      assert.equal(insider.store.recordCount(), 4);
+      assert.equal(insider.store.gapBufferSize(), 0);
     });
 
     it("puts none of A's never values on air, in any encoding, not even hashed", () => {
       for (const v of versions) for (const p of NEVER_FIELDS) assert.notEqual(v.values.get(p), undefined, `${p} answered in every version`);
       const never = [...needlesOf(versions, NEVER_FIELDS), ...hashNeedles(versions, NEVER_FIELDS)];
-      assert.deepEqual(labels(findNeedles(w.air.packets.map((p) => p.bytes), never)), [], "in the packets an eavesdropper captured");
-      assert.deepEqual(labels(findNeedles(w.air.messages, never)), [], "in the messages the insider reassembled");
+      assert.deepEqual(labels(findNeedles(packets(), never)), [], "in the packets an eavesdropper captured");
+      assert.deepEqual(labels(findNeedles(insider.messages, never)), [], "in the messages the insider reassembled");
+      assert.deepEqual(labels(findNeedles(insiderDecoded(), never)), [], "in the events and records the insider decoded");
     });
 
     it("never puts the hashed national id on air in clear", () => {
       const clear = needlesOf(versions, ["national_id"]);
-      assert.deepEqual(labels(findNeedles([...w.air.packets.map((p) => p.bytes), ...w.air.messages], clear)), []);
+      assert.deepEqual(labels(findNeedles([...packets(), ...insider.messages, ...insiderDecoded()], clear)), []);
     });
 
     it("leaves no never value at the relay or at B: stores, B's server", () => {
@@ -123,20 +162,31 @@ for (const sealed of [false, true]) {
     });
 
     if (!sealed) {
-      it("carries A's sent values, the id's hash and the record ids in clear (the search finds what is there)", () => {
-        const packets = w.air.packets.map((p) => p.bytes);
-        const wanted = [...needlesOf(versions, SEND_FIELDS), ...hashNeedles(versions, ["national_id"]), ...versions.map((v) => recordIdNeedle(v.record))];
-        const found = new Set(findNeedles(packets, wanted).map((x) => x.label));
-        assert.deepEqual(wanted.map((n) => n.label).filter((l) => !found.has(l)), []);
+      it("lets an outsider decode A's sent values, the id's hash and the record ids from the capture (the search finds what is there)", () => {
+        assert.equal(outsider.codec.stats.dropped["no-key"], 0);
+        assert.deepEqual(missing(outsider.decoded(), [...sent(), ...recordIds()]), []);
+      });
+
+      it("carries the id's hash and the record ids' 16 bytes as they are in the packets (what still travels unpacked)", () => {
+        const raw = records().map((id) => ({ label: `record ${id} (16 bytes)`, forms: [recordIdBytes(id)] }));
+        assert.deepEqual(missing(packets(), [...hashNeedles(versions, ["national_id"]), ...raw]), []);
       });
     } else {
-      it("gives an eavesdropper none of the sent values, hashes or record ids, which the insider finds inside", () => {
-        const packets = w.air.packets.map((p) => p.bytes);
-        const records = [...new Set([...versions.map((v) => v.record), fromB])].map(recordIdNeedle);
-        const sent = [...needlesOf(versions, SEND_FIELDS), ...hashNeedles(versions, ["national_id"])];
-        assert.deepEqual(labels(findNeedles(packets, [...sent, ...records])), []);
-        const inside = new Set(findNeedles(w.air.messages, [...sent, ...records]).map((x) => x.label));
-        assert.deepEqual([...sent, ...records].map((n) => n.label).filter((l) => !inside.has(l)), []);
+      it("gives an outsider without the key nothing: no message, no event, no record", () => {
+        assert.equal(outsider.codec.stats.dropped["no-key"], w.air.packets.length, "every frame dropped for lack of the key");
+        assert.equal(outsider.codec.stats.framesDecoded, 0);
+        assert.equal(outsider.messages.length, 0);
+        assert.equal(outsider.store.eventCount(), 0);
+        assert.equal(outsider.store.recordCount(), 0);
+        assert.deepEqual(labels(findNeedles(outsider.decoded(), [...sent(), ...recordIds()])), []);
+      });
+
+      it("puts none of the sent values, hashes or record ids in the capture's bytes", () => {
+        assert.deepEqual(labels(findNeedles(packets(), [...sent(), ...recordIds()])), []);
+      });
+
+      it("lets the insider with the key decode all of A's sent values, the id's hash and the record ids", () => {
+        assert.deepEqual(missing(insiderDecoded(), [...sent(), ...recordIds()]), []);
       });
     }
   });

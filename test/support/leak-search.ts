@@ -64,10 +64,18 @@ export function valueNeedles(label: string, v: CborValue): Needle[] {
   return out.filter((n) => n.forms.length > 0);
 }
 
+/** The hex digits of a record id "uuid:…". */
+const recordIdHex = (id: string): string => id.replace(/^uuid:/, "").replace(/-/g, "");
+
+/** The 16 bytes the wire form packs a record id "uuid:…" into. */
+export function recordIdBytes(id: string): Uint8Array {
+  return Buffer.from(recordIdHex(id), "hex");
+}
+
 /** A record id "uuid:…": its text, its hex digits, and the 16 bytes the wire form packs it into. */
 export function recordIdNeedle(id: string): Needle {
-  const hex = id.replace(/^uuid:/, "").replace(/-/g, "");
-  return { label: `record ${id}`, forms: [...textForms(id.replace(/^uuid:/, "")), Buffer.from(hex, "hex"), ...windows(Buffer.from(hex, "utf8"))] };
+  const hex = recordIdHex(id);
+  return { label: `record ${id}`, forms: [...textForms(id.replace(/^uuid:/, "")), recordIdBytes(id), ...windows(Buffer.from(hex, "utf8"))] };
 }
 
 /** Where the first of `haystacks` holding `form` is, or -1. */

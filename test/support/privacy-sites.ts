@@ -60,6 +60,8 @@ export interface KoboSite {
 
 export interface PrivacyWorld {
   readonly net: RadioNetwork;
+  /** The id in every frame's clear header. */
+  readonly networkId: number;
   readonly networkKey: Uint8Array | null;
   readonly air: AirListeners;
   readonly a: KoboSite;
@@ -92,13 +94,14 @@ export async function makePrivacyWorld(o: { sealed: boolean; seed: number }): Pr
     names, seed: o.seed, networkName: NETWORK_NAME, topology: lineTopology(names), ...(networkKey ? { networkKey } : {}),
     signers: names.map((n) => signerFromSeed(seedBytes(`privacy-identity/${o.seed}/${n}`))),
   });
-  const air = listenToAir(net.medium, { clock: net.clock, networkId: networkIdFromName(NETWORK_NAME), networkKey });
+  const networkId = networkIdFromName(NETWORK_NAME);
+  const air = listenToAir(net.medium, { clock: net.clock, networkId, networkKey });
   const now = () => net.scheduler.now();
   const a = await koboSite(net.site("A"), "aContactSurveyKoboA001", A_POLICIES, now);
   const b = await koboSite(net.site("B"), "aContactSurveyKoboB001", {}, now);
   await net.start();
   return {
-    net, networkKey, air, a, b,
+    net, networkId, networkKey, air, a, b,
     async close() {
       air.stop();
       for (const s of [a, b]) {
