@@ -39,12 +39,25 @@ function envExampleProblems(text: string): string[] {
   return out;
 }
 
+/** A name, an edit that breaks one requirement of a file, and the problem the checks must then report. */
+type Breakage = [string, (text: string) => string, RegExp];
+
+/** One test per breakage: the checks of `source` broken that way report the expected problem. */
+function itNotices(breakages: readonly Breakage[], source: string, problemsOf: (text: string) => string[]): void {
+  for (const [name, breakIt, expected] of breakages) {
+    it(`notices ${name}`, () => {
+      const problems = problemsOf(breakIt(source));
+      assert.ok(problems.some((p) => expected.test(p)), `expected a problem matching ${String(expected)}, got ${JSON.stringify(problems)}`);
+    });
+  }
+}
+
 describe("docker-compose.yml", () => {
   it("runs meshlogd as the site needs it", () => {
     assert.deepEqual(composeProblems(compose, exists), []);
   });
 
-  const breakages: [string, (t: string) => string, RegExp][] = [
+  const breakages: Breakage[] = [
     ["no meshlogd service", (t) => edit(t, /^ {2}meshlogd:$/m, "  other:"), /no service "meshlogd"/],
     ["a foreign build context", (t) => edit(t, "context: .", "context: ../elsewhere"), /build: .*context/],
     ["the RNode not passed through", (t) => edit(t, /^ {4}devices:\n.*\n.*\n/m, ""), /devices: expected the RNode/],
@@ -69,12 +82,7 @@ describe("docker-compose.yml", () => {
     ["another command", (t) => edit(t, '"--config", "/etc/meshlogd/meshlogd.yml"', '"--config", "/tmp/x.yml"'), /command/],
     ["no host gateway", (t) => edit(t, /^ {4}extra_hosts:\n.*\n/m, ""), /extra_hosts/],
   ];
-  for (const [name, breakIt, expected] of breakages) {
-    it(`notices ${name}`, () => {
-      const problems = composeProblems(breakIt(compose), exists);
-      assert.ok(problems.some((p) => expected.test(p)), `expected a problem matching ${String(expected)}, got ${JSON.stringify(problems)}`);
-    });
-  }
+  itNotices(breakages, compose, (t) => composeProblems(t, exists));
 });
 
 describe("Dockerfile and .dockerignore", () => {
@@ -82,7 +90,7 @@ describe("Dockerfile and .dockerignore", () => {
     assert.deepEqual(dockerfileProblems(dockerfile, dockerignore, exists), []);
   });
 
-  const breakages: [string, (t: string) => string, RegExp][] = [
+  const breakages: Breakage[] = [
     ["a single stage", (t) => edit(t, /^FROM node:20-bookworm-slim AS runtime$/m, "").replace(/^COPY --from=build .*$/gm, ""), /multi-stage/],
     ["another base image", (t) => edit(t, "FROM node:20-bookworm-slim AS runtime", "FROM node:20-alpine AS runtime"), /node:20 on bookworm/],
     ["no g++", (t) => edit(t, "python3 make g++", "python3 make"), /install g\+\+/],
@@ -104,12 +112,7 @@ describe("Dockerfile and .dockerignore", () => {
     ["another default command", (t) => edit(t, 'CMD ["run", "--config", "/etc/meshlogd/meshlogd.yml"]', 'CMD ["demo"]'), /CMD/],
     ["a COPY of a missing path", (t) => edit(t, "COPY config ./config", "COPY configs ./config"), /COPY configs: does not exist/],
   ];
-  for (const [name, breakIt, expected] of breakages) {
-    it(`notices ${name}`, () => {
-      const problems = dockerfileProblems(breakIt(dockerfile), dockerignore, exists);
-      assert.ok(problems.some((p) => expected.test(p)), `expected a problem matching ${String(expected)}, got ${JSON.stringify(problems)}`);
-    });
-  }
+  itNotices(breakages, dockerfile, (t) => dockerfileProblems(t, dockerignore, exists));
 
   it("notices a .dockerignore that drops a copied path or lets a secret in", () => {
     const dropsConfig = dockerfileProblems(dockerfile, edit(dockerignore, /^!config$/m, ""), exists);
@@ -156,7 +159,12 @@ describe("the health-check command", () => {
   const script = composeHealthScript(compose) ?? "";
   let server: Server;
   let base = "";
+  let closedPort = 0;
   before(async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
     server = createServer((req, res) => {
       if (req.url === "/hang") return; // never answers: the script's own timeout must end it
       res.writeHead(req.url === "/ok" ? 200 : 503, { "content-type": "application/json" }).end('{"ok":false}');
@@ -177,7 +185,7 @@ describe("the health-check command", () => {
   it("exits 0 on 200 and 1 on 503, a closed port or a server that never answers", async () => {
     assert.equal(await runHealthScript(script, `${base}/ok`), 0);
     assert.equal(await runHealthScript(script, `${base}/sick`), 1);
-    assert.equal(await runHealthScript(script, "http://127.0.0.1:1/api/health"), 1);
+    assert.equal(await runHealthScript(script, `http://127.0.0.1:${closedPort}/api/health`), 1);
     assert.equal(await runHealthScript(script, `${base}/hang`), 1);
   });
 });
