@@ -13,8 +13,8 @@
 # ---------------------------------------------------------------- build stage
 FROM node:20-bookworm-slim AS build
 
-# Toolchain for node-gyp, used when no prebuilt addon matches the platform
-# (e.g. a board whose architecture has no prebuild).
+# Toolchain for node-gyp, used when no prebuilt addon matches the platform or
+# the prebuilt download cannot be reached (better-sqlite3 then compiles).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
