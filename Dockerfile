@@ -36,6 +36,7 @@ RUN npm ci --no-audit --no-fund
 # Only the service's source is compiled; tsconfig's test/ and bench/ globs
 # match nothing here.
 COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
@@ -44,6 +45,7 @@ RUN npm run build \
 FROM node:20-bookworm-slim AS runtime
 
 ENV NODE_ENV=production \
+    MESHLOGD_CONFIG=/etc/meshlogd/meshlogd.yml \
     MESHLOGD_DATA_DIR=/var/lib/meshlogd
 
 # `node` joins dialout, the group that owns USB serial devices (/dev/ttyUSB*,

@@ -262,3 +262,11 @@ describe("meshlogd export and import", () => {
     }
   });
 });
+
+describe("the example config", () => {
+  it("config/meshlogd.example.yml is what `meshlogd init` writes (regenerate it from configSkeleton when that changes)", async () => {
+    const { configSkeleton } = await import("../src/cli/config-skeleton.js");
+    const shipped = readFileSync(new URL("../../config/meshlogd.example.yml", import.meta.url), "utf8");
+    assert.equal(shipped, configSkeleton({ site: "my-site", network: "my-network", server: "kobo", dataDir: "./data" }));
+  });
+});

@@ -22,7 +22,7 @@ export function configSkeleton(o: SkeletonOptions): string {
   url: https://central.local          # ODK Central, as this machine reaches it
   email: \${ODK_EMAIL}                # a web user with the Project Manager role
   password: \${ODK_PASSWORD}`;
-  return `# meshlogd site configuration. Reference: README, "Configuration".
+  return `# meshlogd site configuration. Reference: README, "Running a site" → "Configuration reference".
 # \${NAME} is read from the environment (e.g. meshlogd.env); never write secrets here.
 
 site:

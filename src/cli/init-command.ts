@@ -28,9 +28,15 @@ export function initCommand(args: readonly string[], out: (line: string) => void
   } else if (existsSync(file)) {
     out(`config already here: ${file} (kept; \`meshlogd init --stdout\` prints a fresh skeleton)`);
   } else {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, skeleton, { flag: "wx" });
-    out(`config written: ${file} — fill in the server, the members and the mappings`);
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, skeleton, { flag: "wx" });
+      out(`config written: ${file} — fill in the server, the members and the mappings`);
+    } catch (err) {
+      out(`cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); here is the skeleton to save yourself:`);
+      out("");
+      out(skeleton);
+    }
   }
   out("");
   out("Send this line to every other site, for their network.members:");
