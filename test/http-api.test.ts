@@ -79,6 +79,7 @@ describe("HTTP API", () => {
     assert.equal(res.body.record.alive, true);
     assert.equal(res.body.record.fields["hh/head_name"], "Amina");
     assert.equal(res.body.record.fields.village, "north");
+    assert.equal(res.body.record.fields.visit_date, "2026-11-20", "a date as people read it, not days since 1970");
     assert.equal(res.body.history.length, 1);
     assert.equal(res.body.history[0].kind, "upsert");
     assert.equal(res.body.history[0].authorName, "base-camp");

@@ -6,6 +6,7 @@
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import { createBridgeStore, type BridgeStore, type OutboxEntry, type OutboxState } from "./bridge-store.js";
+import type { FieldType } from "./form-schema.js";
 import type { BridgeConfig } from "./mapping-config.js";
 import { openForms, type OpenedForm } from "./open-forms.js";
 import { pollForm, type PollStats } from "./poller.js";
@@ -50,6 +51,8 @@ export interface Bridge {
   retryOutbox(): number;
   status(): BridgeStatus;
   outbox(state: OutboxState, limit: number): OutboxEntry[];
+  /** The local form's type of each shared field of a record type (for showing values); empty before open(). */
+  fieldTypes(type: string): ReadonlyMap<string, FieldType>;
   readonly tables: BridgeStore;
 }
 
@@ -172,5 +175,11 @@ export function createBridge(options: BridgeOptions): Bridge {
       return { forms: [...status.values()], outbox };
     },
     outbox: (state, limit) => tables.list(state, limit),
+    fieldTypes(type) {
+      const o = forms.find((f) => f.mapping.type === type);
+      const out = new Map<string, FieldType>();
+      for (const u of o?.mapping.units ?? []) if (u.node.kind === "field") out.set(u.shared, u.node.type);
+      return out;
+    },
   };
 }

@@ -120,7 +120,7 @@ export function createApi(o: ApiOptions): Express {
     const q = query(recordsQuery, req);
     const page = listRecords(site.store, { limit: q.limit, ...(q.type ? { type: q.type } : {}), ...(q.after ? { after: q.after } : {}) });
     const names = authorNames(site);
-    res.json({ records: page.records.map((r) => recordJson(r, names)), next: page.next });
+    res.json({ records: page.records.map((r) => recordJson(r, names, site.bridge.fieldTypes(r.type))), next: page.next });
   });
   app.get("/api/records/:id", (req, res) => {
     const id = recordId(String(req.params.id));
@@ -128,7 +128,7 @@ export function createApi(o: ApiOptions): Express {
     if (!state) throw new HttpError(404, `no record with id ${JSON.stringify(id).slice(0, 200)}`);
     const names = authorNames(site);
     res.json({
-      record: recordJson(state, names),
+      record: recordJson(state, names, site.bridge.fieldTypes(state.type)),
       history: recordHistory(site.store, id).map((e) => eventJson(e, names)),
       conflicts: recordConflicts(site.store, id).map((c) => conflictJson(c, names)),
     });

@@ -2,6 +2,8 @@
  * Engine values as the API's JSON: byte strings as base64 in `{ "$bytes" }`,
  * HLC walls as ISO times, authors with the member's name.
  */
+import { valueToText } from "../bridge/field-codec.js";
+import type { FieldType } from "../bridge/form-schema.js";
 import type { CborValue } from "../engine/cbor.js";
 import type { SignedEvent } from "../engine/event.js";
 import type { AuthorId } from "../engine/ids.js";
@@ -24,10 +26,17 @@ function stampJson(s: Stamp, names: AuthorNames): Json {
   return { at: new Date(s.wall).toISOString(), counter: s.counter, author: s.author, authorName: names(s.author), seq: s.seq };
 }
 
-export function recordJson(r: RecordState, names: AuthorNames): Json {
+/** A field's value as people read it: dates (stored as days since 1970) as YYYY-MM-DD. */
+function shown(value: CborValue, type: FieldType | undefined): Json {
+  if (type === "date" && typeof value === "number") return valueToText(type, value);
+  return cborToJson(value);
+}
+
+/** `types`: the local form's type of each field, when the record type is mapped here. */
+export function recordJson(r: RecordState, names: AuthorNames, types: ReadonlyMap<string, FieldType> = new Map()): Json {
   return {
     id: r.record, type: r.type, alive: isAlive(r), lastWrite: stampJson(r.lastWrite, names),
-    fields: Object.fromEntries([...r.fields].map(([k, f]) => [k, cborToJson(f.value)])),
+    fields: Object.fromEntries([...r.fields].map(([k, f]) => [k, shown(f.value, types.get(k))])),
     attachments: Object.fromEntries([...r.attachments].map(([k, a]) => [k, { size: a.size, mime: a.mime, sha256: Buffer.from(a.hash).toString("hex") }])),
   };
 }
