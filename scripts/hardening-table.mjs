@@ -1,3 +1,4 @@
+/* global process, console */
 // Prints the hardening suite's ledger (test/hardening/ledger.ts) as one table: what was tried, what held.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
