@@ -95,7 +95,7 @@ export class RadioNetwork {
     const dutyCycle = createDutyCycle({ clock: this.clock, fraction: o.dutyFraction ?? 0.01 });
     const names = new Map(signers.map((s, j) => [s.author, o.names[j] as string]));
     const station = createStation({
-      node, link, codec, dutyCycle, clock: this.clock, frontier: () => store.frontier(),
+      node, link, codec, dutyCycle, clock: this.clock, random, frontier: () => store.frontier(),
       authorByShort: (short) => store.authorByShort(short), names: (a) => names.get(a),
     });
     return siteApi({ name, signer, store, node, codec, dutyCycle, link, station });

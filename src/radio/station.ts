@@ -43,6 +43,15 @@ const TRANSMIT_WAIT_FRAMES = 20;
  */
 export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, trickleMin: 4 } as const;
 
+/**
+ * A message starts a random 0..this many full frames' airtime after the
+ * budget allows it. A station held by its budget sends whenever the airtime
+ * it used an hour earlier expires, so without jitter its pattern repeats
+ * hour after hour; two stations that cannot hear each other (carrier sense
+ * cannot help) would then collide at the station between them every hour.
+ */
+export const START_JITTER_FRAMES = 2;
+
 /** Silence after a fragment, in full frames, before a receiver asks for the missing rest. */
 export const AIR_STALL_FRAMES = 3;
 
@@ -109,6 +118,8 @@ export interface StationOptions {
   readonly clock: Clock;
   readonly log?: Logger;
   readonly txGapMs?: number;
+  /** Uniform [0, 1) source for the start jitter (see START_JITTER_FRAMES); seed it for reproducible runs. */
+  readonly random?: () => number;
 }
 
 export interface Station {
@@ -119,12 +130,23 @@ export interface Station {
   status(): StationStatus;
 }
 
+/** The frames of one message (or one re-sent fragment, one nack): budgeted as a whole, then sent back to back. */
+interface Unit {
+  readonly frames: Uint8Array[];
+  readonly airtimeMs: number;
+  /** Whether the budget for the whole unit was found and its first frame handed over. */
+  started: boolean;
+  /** The jittered start, drawn once the budget allows the unit. */
+  startAt: number | null;
+}
+
 export function createStation(o: StationOptions): Station {
   const log = (o.log ?? silentLogger).child({ component: "station" });
   const gap = o.txGapMs ?? TX_GAP_MS;
+  const random = o.random ?? Math.random;
   const maxFrameAirtime = o.link.airtimeMs(o.codec.mtu);
   const heard = new Map<string, HeardStation>();
-  const outbox: Uint8Array[] = [];
+  const outbox: Unit[] = [];
   const counts = { framesSent: 0, bytesSent: 0, framesReceived: 0, airtimeMs: 0 };
   let busyUntil = 0;
   /** A frame is with the link and has not started on the air yet (radio links only). */
@@ -135,20 +157,34 @@ export function createStation(o: StationOptions): Station {
   let plannedAt = Number.POSITIVE_INFINITY;
   let running = false;
 
-  /** When the next frame may start: after our last one, and within the budget. */
-  function nextStart(airtime: number): number {
-    return Math.max(busyUntil, o.dutyCycle.earliestStart(airtime));
+  function unitOf(encoded: readonly Uint8Array[]): Unit {
+    const frames = [...encoded]; // the codec keeps its own array to answer nacks
+    const airtimeMs = frames.reduce((sum, f) => sum + o.link.airtimeMs(f.length), 0);
+    return { frames, airtimeMs, started: false, startAt: null };
+  }
+
+  /** When the unit's next frame may start: after our last frame, and (for its first) within the budget, jittered. */
+  function unitStart(u: Unit, now: number): number {
+    if (u.started) return busyUntil;
+    const allowed = Math.max(busyUntil, o.dutyCycle.earliestStart(u.airtimeMs));
+    if (allowed > now) {
+      u.startAt = null;
+      return allowed;
+    }
+    u.startAt ??= now + random() * START_JITTER_FRAMES * maxFrameAirtime;
+    return u.startAt;
   }
 
   function plan(): void {
     if (!running) return;
     const now = o.clock.now();
     let wake: number;
+    const head = outbox[0];
     if (handedAt !== null) wake = handedAt + transmitWaitMs; // woken sooner by onTransmit
-    else if (outbox.length > 0) wake = nextStart(o.link.airtimeMs((outbox[0] as Uint8Array).length));
+    else if (head) wake = unitStart(head, now);
     else {
       wake = Math.min(o.node.nextWake(), o.codec.nextWake());
-      if (wake <= now) wake = nextStart(maxFrameAirtime);
+      if (wake <= now) wake = Math.max(busyUntil, o.dutyCycle.earliestStart(maxFrameAirtime));
     }
     wake = Math.max(wake, now);
     if (timer && wake >= plannedAt) return;
@@ -157,11 +193,13 @@ export function createStation(o: StationOptions): Station {
     timer = o.clock.at(wake, pump);
   }
 
+  /** Air-layer frames first (re-sent fragments, nacks: each its own unit), else the node's most urgent message. */
   function pull(): void {
-    outbox.push(...o.codec.poll());
-    for (const message of o.node.poll()) {
+    for (const frame of o.codec.poll()) outbox.push(unitOf([frame]));
+    if (outbox.length > 0) return;
+    for (const message of o.node.poll(1)) {
       try {
-        outbox.push(...o.codec.encode(message));
+        outbox.push(unitOf(o.codec.encode(message)));
       } catch (err) {
         log.error("a sync message is too large to send; dropped", { bytes: message.length, error: String(err) });
       }
@@ -178,19 +216,24 @@ export function createStation(o: StationOptions): Station {
       handedAt = null;
     }
     if (handedAt === null && now >= busyUntil && outbox.length === 0 && o.dutyCycle.canSend(maxFrameAirtime)) pull();
-    const frame = outbox[0];
-    if (frame && handedAt === null && now >= busyUntil) {
-      const airtime = o.link.airtimeMs(frame.length);
-      if (o.dutyCycle.canSend(airtime)) {
-        outbox.shift();
-        counts.framesSent++;
-        counts.bytesSent += frame.length;
-        if (radioBooking) handedAt = now;
-        else onAir(airtime);
-        o.link.send(frame);
-      }
-    }
+    const unit = outbox[0];
+    if (unit && handedAt === null && now >= unitStart(unit, now)) send(unit);
     plan();
+  }
+
+  /** Hands the unit's next frame to the link; the budget is checked for every frame, so it is never exceeded. */
+  function send(unit: Unit): void {
+    const frame = unit.frames[0] as Uint8Array;
+    const airtime = o.link.airtimeMs(frame.length);
+    if (!o.dutyCycle.canSend(airtime)) return;
+    unit.started = true;
+    unit.frames.shift();
+    if (unit.frames.length === 0) outbox.shift();
+    counts.framesSent++;
+    counts.bytesSent += frame.length;
+    if (radioBooking) handedAt = o.clock.now();
+    else onAir(airtime);
+    o.link.send(frame);
   }
 
   /** A frame of ours went on the air now: book it, and keep the transmitter until it is done. */
@@ -285,7 +328,7 @@ export function createStation(o: StationOptions): Station {
         framesSent: counts.framesSent,
         bytesSent: counts.bytesSent,
         framesReceived: counts.framesReceived,
-        queued: outbox.length,
+        queued: outbox.reduce((n, u) => n + u.frames.length, 0),
         heard: [...heard.values()].map((h) => ({ ...h })),
       };
     },
