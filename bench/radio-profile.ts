@@ -34,6 +34,8 @@ function classify(packet: Uint8Array): string {
 }
 
 interface PerStation {
+  sentEvents: Map<string, number>;
+  repeats: number;
   airtime: Record<string, number>;
   frames: Record<string, number>;
   eventsNew: number;
@@ -45,7 +47,7 @@ interface PerStation {
 function watchDuplicates(site: RadioSite, s: PerStation): void {
   const node = site.node;
   const receive = node.receive.bind(node);
-  node.receive = (frame) => {
+  node.receive = (frame, from) => {
     const parsed = decodeMessage(frame);
     if (parsed.ok && parsed.message.type === "events") {
       const m = parsed.message;
@@ -56,7 +58,26 @@ function watchDuplicates(site: RadioSite, s: PerStation): void {
       s.eventsNew += fresh;
       s.eventsDuplicate += m.items.length - fresh;
     }
-    return receive(frame);
+    return receive(frame, from);
+  };
+}
+
+/** Counts events this station sends again (that it had sent before). */
+function watchSends(site: RadioSite, s: PerStation): void {
+  const codec = site.codec as { encode: (m: Uint8Array) => Uint8Array[] };
+  const encode = codec.encode.bind(codec);
+  codec.encode = (message) => {
+    const parsed = decodeMessage(message);
+    if (parsed.ok && parsed.message.type === "events") {
+      const m = parsed.message;
+      for (let q = m.start; q < m.start + m.items.length; q++) {
+        const key = `${Buffer.from(m.short).toString("hex")}:${q}`;
+        const n = s.sentEvents.get(key) ?? 0;
+        if (n > 0) s.repeats++;
+        s.sentEvents.set(key, n + 1);
+      }
+    }
+    return encode(message);
   };
 }
 
@@ -66,6 +87,7 @@ function sample(net: RadioNetwork, site: RadioSite, s: PerStation, txUntil: Map<
   const p = site.node.pending();
   const due = site.node.nextWake() <= now || site.codec.nextWake() <= now;
   const canSend = site.dutyCycle.canSend(site.link.airtimeMs(site.link.mtu));
+  if (site.station.status().queued > 0) return canSend ? "message-waits-budget-or-jitter" : "blocked-by-duty";
   if (due && !canSend) return "blocked-by-duty";
   if (due) return "due-not-sent";
   if (p.answers > 0 || p.wants > 0) return canSend ? "waiting-backoff" : "waiting-backoff-no-budget";
@@ -77,9 +99,10 @@ const profile: LineObserver = (net) => {
   const txUntil = new Map<string, number>();
   const lostBefore = net.medium.counters().lost;
   for (const site of net.sites) {
-    const s: PerStation = { airtime: {}, frames: {}, eventsNew: 0, eventsDuplicate: 0, samples: {}, lastSendAt: 0 };
+    const s: PerStation = { sentEvents: new Map(), repeats: 0, airtime: {}, frames: {}, eventsNew: 0, eventsDuplicate: 0, samples: {}, lastSendAt: 0 };
     stats.set(site.name, s);
     watchDuplicates(site, s);
+    watchSends(site, s);
   }
   const stopTap = net.medium.tap((p) => {
     const s = stats.get(p.sender) as PerStation;
@@ -112,7 +135,7 @@ function report(net: RadioNetwork, stats: Map<string, PerStation>, lostBefore: R
     const air = Object.entries(s.airtime).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s/${s.frames[k]}`).join(", ");
     const n = Object.values(s.samples).reduce((a, b) => a + b, 0);
     const time = Object.entries(s.samples).map(([k, v]) => `${k} ${((100 * v) / n).toFixed(0)}%`).join(", ");
-    process.stderr.write(`${name}: air ${air}\n    events received new ${s.eventsNew} dup ${s.eventsDuplicate}\n    time ${time}\n`);
+    process.stderr.write(`${name}: air ${air}\n    events received new ${s.eventsNew} dup ${s.eventsDuplicate}; sent ${s.sentEvents.size} distinct, ${s.repeats} again\n    time ${time}\n`);
     for (const [k, v] of Object.entries(s.airtime)) total[k] = (total[k] ?? 0) + v;
   }
   const sum = Object.values(total).reduce((a, b) => a + b, 0);

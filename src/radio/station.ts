@@ -17,7 +17,9 @@ import { frontierTotal, type Frontier } from "../engine/frontier.js";
 import type { SyncMessage } from "../engine/sync/messages.js";
 import type { SyncNode, SyncNodeOptions } from "../engine/sync/sync-node.js";
 import { silentLogger, type Logger } from "../log/logger.js";
-import type { AirCodec } from "./air/codec.js";
+import type { AirCodec, AirCodecOptions } from "./air/codec.js";
+import { DEFAULT_LIMITS } from "./air/options.js";
+import { createPacer } from "./pacer.js";
 import { FRAME_KIND, KIND_MASK, OFFSET, STATION_ID_BYTES } from "./air/constants.js";
 import type { CancelTimer, Clock } from "./clock.js";
 import type { AirtimeBucket, DutyCycle } from "./duty-cycle.js";
@@ -41,7 +43,16 @@ const TRANSMIT_WAIT_FRAMES = 20;
  * back-off only separates stations if its window spans several frames (at
  * SF9 a frame is 1.3 s; the engine's defaults assume a fast channel).
  */
-export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, trickleMin: 4 } as const;
+export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, hole: 8, trickleMin: 4 } as const;
+
+/**
+ * The sync node's waits for others' answers in budget slots: a slot is the
+ * time the duty-cycle budget takes to earn one full frame (frame airtime /
+ * duty fraction, 130 s at SF9 and 1 %). A relay held by its budget sends about
+ * one frame a slot and serves several feeds in turn, so a feed it relays may
+ * see a message only every several slots; asking again sooner only repeats.
+ */
+export const SYNC_TIMING_SLOTS = { busyWait: 4, frontierHold: 20 } as const;
 
 /**
  * A message starts a random 0..this many full frames' airtime after the
@@ -52,22 +63,54 @@ export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap
  */
 export const START_JITTER_FRAMES = 2;
 
+/**
+ * The most airtime, in full frames, a station sends at once after a quiet
+ * spell (see pacer.ts): room for the longest common message (a household
+ * submission is two or three frames) and a little more.
+ */
+export const PACE_BURST_FRAMES = 6;
+
 /** Silence after a fragment, in full frames, before a receiver asks for the missing rest. */
 export const AIR_STALL_FRAMES = 3;
+
+/**
+ * How long, in budget slots (see SYNC_TIMING_SLOTS), a fragmented message is
+ * kept to answer nacks, and a partial one waits for its missing fragments: a
+ * sender held by its budget may need several slots to start a long message
+ * and several more to answer each nack.
+ */
+export const AIR_HOLD_SLOTS = 40;
+
+/** Air codec timings and hold times for a link whose longest frame takes `frameAirtimeMs`, under a `dutyFraction` budget. */
+export function airOptionsFor(frameAirtimeMs: number, dutyFraction = 1): Pick<AirCodecOptions, "timing" | "limits"> {
+  const slot = frameAirtimeMs / Math.min(1, Math.max(dutyFraction, 1e-6));
+  const stallMs = AIR_STALL_FRAMES * frameAirtimeMs;
+  const holdMs = Math.max(DEFAULT_LIMITS.heldTtlMs, AIR_HOLD_SLOTS * slot);
+  return {
+    // A repeated nack waits for the budget of a sender held by it to earn a frame.
+    timing: { stallMs, nackRepeatMs: Math.max(2 * stallMs, slot) },
+    limits: { heldTtlMs: holdMs, partialTtlMs: Math.max(DEFAULT_LIMITS.partialTtlMs, holdMs) },
+  };
+}
 
 /** Trickle's longest beacon interval on a radio link: a converged network beacons a few times an hour at most. */
 export const RADIO_TRICKLE_MAX_MS = 60 * 60_000;
 
-/** Sync node timings for a link whose longest frame takes `frameAirtimeMs` on the air. */
-export function syncTimingFor(frameAirtimeMs: number): Partial<SyncNodeOptions> {
+/** Sync node timings for a link whose longest frame takes `frameAirtimeMs` on the air, under a `dutyFraction` budget. */
+export function syncTimingFor(frameAirtimeMs: number, dutyFraction = 1): Partial<SyncNodeOptions> {
   const f = Math.max(frameAirtimeMs, 1);
+  const slot = f / Math.min(1, Math.max(dutyFraction, 1e-6));
   const t = SYNC_TIMING_FRAMES;
+  const s = SYNC_TIMING_SLOTS;
   return {
     frontierDelayMs: t.frontier * f,
     answerDelayMs: t.answer * f,
     requestDelayMs: t.request * f,
     frameGapMs: t.frameGap * f,
     requestRetryMs: t.retry * f,
+    holeDelayMs: t.hole * f,
+    busyWaitMs: s.busyWait * slot,
+    frontierHoldMs: s.frontierHold * slot,
     trickle: { iminMs: t.trickleMin * f, imaxMs: Math.max(RADIO_TRICKLE_MAX_MS, 8 * t.trickleMin * f), k: 1 },
   };
 }
@@ -134,6 +177,8 @@ export interface Station {
 interface Unit {
   readonly frames: Uint8Array[];
   readonly airtimeMs: number;
+  /** A sync message waits for the pacer; air-layer frames (nacks, re-sends) complete messages under way and do not. */
+  readonly paced: boolean;
   /** Whether the budget for the whole unit was found and its first frame handed over. */
   started: boolean;
   /** The jittered start, drawn once the budget allows the unit. */
@@ -145,6 +190,7 @@ export function createStation(o: StationOptions): Station {
   const gap = o.txGapMs ?? TX_GAP_MS;
   const random = o.random ?? Math.random;
   const maxFrameAirtime = o.link.airtimeMs(o.codec.mtu);
+  const pacer = createPacer(o.clock, o.dutyCycle.budgetMs / o.dutyCycle.windowMs, PACE_BURST_FRAMES * maxFrameAirtime);
   const heard = new Map<string, HeardStation>();
   const outbox: Unit[] = [];
   const counts = { framesSent: 0, bytesSent: 0, framesReceived: 0, airtimeMs: 0 };
@@ -157,16 +203,17 @@ export function createStation(o: StationOptions): Station {
   let plannedAt = Number.POSITIVE_INFINITY;
   let running = false;
 
-  function unitOf(encoded: readonly Uint8Array[]): Unit {
+  function unitOf(encoded: readonly Uint8Array[], paced: boolean): Unit {
     const frames = [...encoded]; // the codec keeps its own array to answer nacks
     const airtimeMs = frames.reduce((sum, f) => sum + o.link.airtimeMs(f.length), 0);
-    return { frames, airtimeMs, started: false, startAt: null };
+    return { frames, airtimeMs, paced, started: false, startAt: null };
   }
 
   /** When the unit's next frame may start: after our last frame, and (for its first) within the budget, jittered. */
   function unitStart(u: Unit, now: number): number {
     if (u.started) return busyUntil;
-    const allowed = Math.max(busyUntil, o.dutyCycle.earliestStart(u.airtimeMs));
+    const paced = u.paced ? pacer.readyAt(u.airtimeMs) : now;
+    const allowed = Math.max(busyUntil, paced, o.dutyCycle.earliestStart(u.airtimeMs));
     if (allowed > now) {
       u.startAt = null;
       return allowed;
@@ -181,11 +228,9 @@ export function createStation(o: StationOptions): Station {
     let wake: number;
     const head = outbox[0];
     if (handedAt !== null) wake = handedAt + transmitWaitMs; // woken sooner by onTransmit
-    else if (head) wake = unitStart(head, now);
-    else {
-      wake = Math.min(o.node.nextWake(), o.codec.nextWake());
-      if (wake <= now) wake = Math.max(busyUntil, o.dutyCycle.earliestStart(maxFrameAirtime));
-    }
+    else if (head?.started) wake = unitStart(head, now);
+    else if (head) wake = Math.min(unitStart(head, now), pullAt(o.codec.nextWake(), now));
+    else wake = pullAt(Math.min(o.node.nextWake(), o.codec.nextWake()), now);
     wake = Math.max(wake, now);
     if (timer && wake >= plannedAt) return;
     timer?.();
@@ -193,13 +238,25 @@ export function createStation(o: StationOptions): Station {
     timer = o.clock.at(wake, pump);
   }
 
-  /** Air-layer frames first (re-sent fragments, nacks: each its own unit), else the node's most urgent message. */
+  /** When something due at `due` can be pulled: after our last frame, with budget for a full frame. */
+  function pullAt(due: number, now: number): number {
+    return due > now ? due : Math.max(busyUntil, o.dutyCycle.earliestStart(maxFrameAirtime));
+  }
+
+  /**
+   * Air-layer frames (re-sent fragments, nacks: each its own unit) go first,
+   * even ahead of a message still waiting for its budget: they complete
+   * messages already on their way. Then, with the outbox empty, the node's
+   * most urgent message.
+   */
   function pull(): void {
-    for (const frame of o.codec.poll()) outbox.push(unitOf([frame]));
+    // Taken only when they can go at once: a nack kept waiting for the budget would be repeated meanwhile.
+    if (outbox[0]?.started || !o.dutyCycle.canSend(maxFrameAirtime)) return;
+    outbox.unshift(...o.codec.poll().map((frame) => unitOf([frame], false)));
     if (outbox.length > 0) return;
     for (const message of o.node.poll(1)) {
       try {
-        outbox.push(unitOf(o.codec.encode(message)));
+        outbox.push(unitOf(o.codec.encode(message), true));
       } catch (err) {
         log.error("a sync message is too large to send; dropped", { bytes: message.length, error: String(err) });
       }
@@ -215,7 +272,7 @@ export function createStation(o: StationOptions): Station {
       log.warn("the radio did not send a frame in time; going on", { waitedMs: now - handedAt });
       handedAt = null;
     }
-    if (handedAt === null && now >= busyUntil && outbox.length === 0 && o.dutyCycle.canSend(maxFrameAirtime)) pull();
+    if (handedAt === null && now >= busyUntil) pull();
     const unit = outbox[0];
     if (unit && handedAt === null && now >= unitStart(unit, now)) send(unit);
     plan();
@@ -226,6 +283,7 @@ export function createStation(o: StationOptions): Station {
     const frame = unit.frames[0] as Uint8Array;
     const airtime = o.link.airtimeMs(frame.length);
     if (!o.dutyCycle.canSend(airtime)) return;
+    if (!unit.started) pacer.spend(unit.airtimeMs);
     unit.started = true;
     unit.frames.shift();
     if (unit.frames.length === 0) outbox.shift();
@@ -292,7 +350,7 @@ export function createStation(o: StationOptions): Station {
     const kind = (frame.bytes[OFFSET.type] ?? 0) & KIND_MASK;
     const h = r.kind !== "dropped" && kind !== FRAME_KIND.fragment ? heardFrom(frame) : undefined;
     if (r.kind === "message") {
-      const m = o.node.receive(r.message);
+      const m = o.node.receive(r.message, r.from);
       if (m && h) learnLag(h, m);
     }
     plan();

@@ -5,7 +5,8 @@
  * place a bound is checked and an admitted message can always complete.
  *
  * A partial that stops growing is nacked after a randomized stall (doubling
- * per nack sent, up to 32×; at most maxNackRetries nacks), postponed when another
+ * per nack sent, up to 32×, and a repeat never sooner than nackRepeatMs; at
+ * most maxNackRetries nacks), postponed when another
  * station's nack already asks for everything it misses, and dropped when it
  * has not grown for partialTtlMs. Keys of completed messages are remembered a
  * while, so fragments re-sent for someone else are duplicates, not a new
@@ -39,6 +40,10 @@ export interface Reassembly {
   dueNacks(now: number): NackBody[];
   /** Notes a nack overheard from another station; returns whether it postponed our own. */
   overheardNack(nack: NackBody, now: number): boolean;
+  /** Whether a message from `origin` is partly received (its rest still on its way). */
+  receiving(origin: Uint8Array): boolean;
+  /** Drops a partial nobody here needs; its later fragments count as duplicates. */
+  forget(origin: Uint8Array, messageId: number, now: number): void;
   /** Drops partials that have not grown for the TTL; returns how many. */
   expire(now: number): number;
   nextWake(): number;
@@ -123,6 +128,17 @@ class PartialMessages implements Reassembly {
     return true;
   }
 
+  receiving(origin: Uint8Array): boolean {
+    return this.perSender.has(Buffer.from(origin).toString("hex"));
+  }
+
+  forget(origin: Uint8Array, messageId: number, now: number): void {
+    const key = messageKey(origin, messageId);
+    const p = this.partials.get(key);
+    if (p) this.remove(key, p);
+    this.remember(key, now);
+  }
+
   expire(now: number): number {
     let n = 0;
     for (const [key, p] of this.partials) {
@@ -146,9 +162,11 @@ class PartialMessages implements Reassembly {
     return { partials: this.partials.size, reservedBytes: this.reserved, heldBytes: this.held, recentKeys: this.recent.size };
   }
 
-  /** The randomized wait before a nack, after `nacks` nacks already sent. */
+  /** The randomized wait before a nack, after `nacks` nacks already sent (a repeat waits at least nackRepeatMs). */
   private wait(nacks: number): number {
-    return this.o.timing.stallMs * 2 ** Math.min(nacks, NACK_BACKOFF_MAX_DOUBLINGS) * (1 + this.o.random());
+    const { stallMs, nackRepeatMs } = this.o.timing;
+    const base = stallMs * 2 ** Math.min(nacks, NACK_BACKOFF_MAX_DOUBLINGS);
+    return (nacks === 0 ? base : Math.max(base, nackRepeatMs)) * (1 + this.o.random());
   }
 
   /** A new partial with its worst case reserved, or null when a bound would be exceeded. */

@@ -20,7 +20,9 @@ export type PartialDropReason =
   /** It did not grow for limits.partialTtlMs. */
   | "expired"
   /** All fragments arrived but the whole-message CRC-32 failed (fragments of two messages that shared an id). */
-  | "bad-check";
+  | "bad-check"
+  /** Its first fragment showed nothing this station lacks (AirCodecOptions.wanted). */
+  | "unwanted";
 
 export interface AirStats {
   /** Frames built by this station (whole messages, fragments, nacks); re-sent frames are not built again. */
@@ -63,7 +65,7 @@ export function createStats(): AirStats {
       "unsealed-refused": 0, "no-key": 0, "bad-integrity": 0, "auth-failed": 0,
       "own-echo": 0, "malformed-fragment": 0, "malformed-nack": 0, "reassembly-full": 0,
     },
-    partialsDropped: { expired: 0, "bad-check": 0 },
+    partialsDropped: { expired: 0, "bad-check": 0, unwanted: 0 },
   };
 }
 
