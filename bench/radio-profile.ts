@@ -147,7 +147,7 @@ function report(net: RadioNetwork, stats: Map<string, PerStation>, lostBefore: R
     const n = site.node.stats;
     process.stderr.write(
       `${site.name}: messages ${JSON.stringify(n.framesSent)} suppressed ${n.suppressedEvents}; air: fragmented ${c.messagesFragmented} fragments ${c.fragmentsEncoded} resent ${c.fragmentsResent} ` +
-        `resendsSuppressed ${c.resendsSuppressed} nacksReceived ${c.nacksReceived} answered ${c.nacksAnswered} nacks ${c.nacksSent} (suppressed ${c.nacksSuppressed}) dupFragments ${c.fragmentsDuplicate} reassembled ${c.messagesReassembled} partialsDropped ${JSON.stringify(c.partialsDropped)} dropped ${JSON.stringify(Object.fromEntries(Object.entries(c.dropped).filter(([, v]) => v > 0)))}\n`,
+        `resendsSuppressed ${c.resendsSuppressed} nacksReceived ${c.nacksReceived} answered ${c.nacksAnswered} refused ${c.nacksRefused} nacks ${c.nacksSent} (suppressed ${c.nacksSuppressed}) dupFragments ${c.fragmentsDuplicate} reassembled ${c.messagesReassembled} partialsDropped ${JSON.stringify(c.partialsDropped)} dropped ${JSON.stringify(Object.fromEntries(Object.entries(c.dropped).filter(([, v]) => v > 0)))}\n`,
     );
   }
 }

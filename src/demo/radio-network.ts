@@ -91,7 +91,7 @@ export class RadioNetwork {
       networkId: networkIdFromName(o.networkName ?? "meshlogd-sim"), stationId: shortTag(signer.author), networkKey,
       clock: this.clock, random, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256)),
       ...airOptionsFor(frameAirtime, dutyFraction), wanted: (start) => late.node?.wantsMessage(start) ?? true,
-      onNacked: (nacker, start) => late.node?.peerRecovering(nacker, start),
+      onNacked: (nacker, start) => late.node?.peerRecovering(nacker, start) ?? true,
     });
     const timing = syncTimingFor(frameAirtime, dutyFraction);
     const node = new SyncNode({

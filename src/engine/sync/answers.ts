@@ -68,6 +68,8 @@ export class Answers {
   private readonly answers = new Map<AuthorId, Answer>();
   /** Feeds followed through us: by whom, and until when. */
   private readonly followers = new Map<AuthorId, Map<Requester, number>>();
+  /** How far each requester is known to hold each feed (bounded by the members heard: a few entries each). */
+  private readonly known = new Map<Requester, Map<AuthorId, number>>();
 
   constructor(private readonly o: AnswersOptions) {}
 
@@ -89,6 +91,11 @@ export class Answers {
     const f = this.followers.get(author) ?? new Map<Requester, number>();
     f.set(requester, Math.max(until, f.get(requester) ?? 0));
     this.followers.set(author, f);
+  }
+
+  /** Whether `requester` is known to hold all of [.., end] of `author` already. */
+  knownToHold(author: AuthorId, requester: Requester, end: number): boolean {
+    return (this.known.get(requester)?.get(author) ?? 0) >= end;
   }
 
   /** Whether we owe `requester` some of `author`'s feed already. */
@@ -114,6 +121,11 @@ export class Answers {
 
   /** `requester` holds `author`'s feed up to `seq` (its request, frontier or events showed it): it needs none of that. */
   holds(author: AuthorId, requester: Requester, seq: number): void {
+    if (requester !== "" && seq > 0) {
+      const known = this.known.get(requester) ?? new Map<AuthorId, number>();
+      known.set(author, Math.max(seq, known.get(author) ?? 0));
+      this.known.set(requester, known);
+    }
     const a = this.answers.get(author);
     const d = a?.demands.get(requester);
     if (!a || !d || seq < 1) return;

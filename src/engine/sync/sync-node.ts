@@ -241,14 +241,18 @@ export class SyncNode {
   }
 
   /**
-   * Station `peer` is recovering (asked for the rest of) a message that
-   * begins with `prefix`: what it carries is on its way to that station, so
-   * it is struck from what we owe it.
+   * Station `peer` asks for the rest of a message that begins with `prefix`.
+   * Returns false when it is known to hold what the message carries (it only
+   * overheard it): not worth re-sending. Otherwise what it carries is on its
+   * way to that station, and is struck from what we owe it.
    */
-  peerRecovering(peer: Uint8Array, prefix: Uint8Array): void {
+  peerRecovering(peer: Uint8Array, prefix: Uint8Array): boolean {
     const r = peekEventsRange(prefix);
     const author = r ? this.o.store.authorByShort(r.short) : undefined;
-    if (r && author) this.answers.coming(author, hex(peer), r.start, r.end);
+    if (!r || !author) return true;
+    if (this.answers.knownToHold(author, hex(peer), r.end)) return false;
+    this.answers.coming(author, hex(peer), r.start, r.end);
+    return true;
   }
 
   private drop(reason: string): void {

@@ -52,11 +52,13 @@ export interface AirCodecOptions {
    */
   readonly wanted?: (messageStart: Uint8Array) => boolean;
   /**
-   * Station `nacker` asked for the rest of a fragmented message this station
-   * holds (and will re-send); `messageStart` is its first chunk. The sync
-   * layer need not send that station those events again.
+   * Station `nacker` asks for the rest of a fragmented message this station
+   * holds; `messageStart` is its first chunk. Return false if the nacker
+   * already has what the message carries (it only overheard it): the nack
+   * is then not answered. Otherwise the sync layer need not send that
+   * station those events again: the re-sent fragments bring them.
    */
-  readonly onNacked?: (nacker: Uint8Array, messageStart: Uint8Array) => void;
+  readonly onNacked?: (nacker: Uint8Array, messageStart: Uint8Array) => boolean;
 }
 
 export type AirReceiveResult =
@@ -259,21 +261,19 @@ class StationCodec implements AirCodec {
     if (!nack) return this.drop("malformed-nack");
     this.count({ framesDecoded: 1, nacksReceived: 1 });
     if (this.reassembly.overheardNack(nack, t)) this.stats.nacksSuppressed += 1;
-    if (this.resender.onNack(nack, t)) {
-      this.stats.nacksAnswered += 1;
-      this.reportNacked(opened.sender, nack, t);
-    }
+    if (!this.nackWanted(opened.sender, nack, t)) this.stats.nacksRefused += 1;
+    else if (this.resender.onNack(nack, t)) this.stats.nacksAnswered += 1;
     return { kind: "none" };
   }
 
-  /** Tells the caller which message `nacker` is recovering, from the first fragment we hold of it. */
-  private reportNacked(nacker: Uint8Array, nack: NackBody, t: number): void {
-    if (!this.options.onNacked) return;
+  /** Asks the caller whether `nacker` needs the message, from the first fragment we hold of it. */
+  private nackWanted(nacker: Uint8Array, nack: NackBody, t: number): boolean {
+    if (!this.options.onNacked) return true;
     const own = Buffer.compare(nack.origin, this.stationId) === 0;
     const first = (own ? this.own : this.overheard).get(messageKey(nack.origin, nack.messageId), t)?.[0];
     const opened = first ? this.frames.open(first) : undefined;
     const f = opened?.ok ? decodeFragmentBody(opened.body) : undefined;
-    if (f?.index === 0) this.options.onNacked(nacker, f.chunk);
+    return f?.index !== 0 || this.options.onNacked(nacker, f.chunk);
   }
 }
 

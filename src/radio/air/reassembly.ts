@@ -12,7 +12,7 @@
  * while, so fragments re-sent for someone else are duplicates, not a new
  * partial that would nack the rest of a message already delivered.
  */
-import { NACK_BACKOFF_MAX_DOUBLINGS } from "./constants.js";
+import { NACK_BACKOFF_MAX_DOUBLINGS, NACKS_WITHOUT_FIRST } from "./constants.js";
 import type { FragmentBody, NackBody } from "./fragments.js";
 import { joinChunks, messageKey } from "./fragments.js";
 import type { AirLimits, AirTiming } from "./options.js";
@@ -111,7 +111,7 @@ class PartialMessages implements Reassembly {
   dueNacks(now: number): NackBody[] {
     const out: NackBody[] = [];
     for (const p of this.partials.values()) {
-      if (p.nacks >= this.o.limits.maxNackRetries || p.nextNackAt > now) continue;
+      if (p.nacks >= this.nackLimit(p) || p.nextNackAt > now) continue;
       out.push({ origin: p.origin, messageId: p.messageId, count: p.count, missing: missingOf(p) });
       p.nacks += 1;
       p.nextNackAt = now + this.wait(p.nacks);
@@ -153,13 +153,23 @@ class PartialMessages implements Reassembly {
     let at = Number.POSITIVE_INFINITY;
     for (const p of this.partials.values()) {
       at = Math.min(at, p.lastGrowth + this.o.limits.partialTtlMs);
-      if (p.nacks < this.o.limits.maxNackRetries) at = Math.min(at, p.nextNackAt);
+      if (p.nacks < this.nackLimit(p)) at = Math.min(at, p.nextNackAt);
     }
     return at;
   }
 
   usage(): ReassemblyUsage {
     return { partials: this.partials.size, reservedBytes: this.reserved, heldBytes: this.held, recentKeys: this.recent.size };
+  }
+
+  /**
+   * Nacks one partial may send. Without its first fragment the message may
+   * be one this station does not need (see AirCodecOptions.wanted), and a
+   * sender that knows so does not answer: a couple of nacks, then the sync
+   * layer asks for what is really missing.
+   */
+  private nackLimit(p: Partial): number {
+    return p.chunks[0] ? this.o.limits.maxNackRetries : Math.min(this.o.limits.maxNackRetries, NACKS_WITHOUT_FIRST);
   }
 
   /** The randomized wait before a nack, after `nacks` nacks already sent (a repeat waits at least nackRepeatMs). */

@@ -46,6 +46,8 @@ export interface AirStats {
   nacksSuppressed: number;
   /** Nacks for which this station scheduled a re-send (it held the message). */
   nacksAnswered: number;
+  /** Nacks not answered because the nacker already has what the message carries (AirCodecOptions.onNacked). */
+  nacksRefused: number;
   fragmentsResent: number;
   /** Fragments we were about to re-send but overheard from another station first. */
   resendsSuppressed: number;
@@ -58,7 +60,7 @@ export function createStats(): AirStats {
     framesEncoded: 0, framesReceived: 0, framesDecoded: 0,
     messagesEncoded: 0, messagesFragmented: 0, fragmentsEncoded: 0,
     fragmentsReceived: 0, fragmentsDuplicate: 0, messagesDelivered: 0, messagesReassembled: 0,
-    nacksSent: 0, nacksReceived: 0, nacksSuppressed: 0, nacksAnswered: 0,
+    nacksSent: 0, nacksReceived: 0, nacksSuppressed: 0, nacksAnswered: 0, nacksRefused: 0,
     fragmentsResent: 0, resendsSuppressed: 0,
     dropped: {
       "too-short": 0, "too-long": 0, "bad-version": 0, "foreign-network": 0, "bad-type": 0,
