@@ -43,7 +43,7 @@ const TRANSMIT_WAIT_FRAMES = 20;
  * back-off only separates stations if its window spans several frames (at
  * SF9 a frame is 1.3 s; the engine's defaults assume a fast channel).
  */
-export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, hole: 8, trickleMin: 4 } as const;
+export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, hole: 8, cross: 8, trickleMin: 4 } as const;
 
 /**
  * The sync node's waits for others' answers in budget slots: a slot is the
@@ -69,6 +69,9 @@ export const START_JITTER_FRAMES = 2;
  * submission is two or three frames) and a little more.
  */
 export const PACE_BURST_FRAMES = 6;
+
+/** The node is asked for a message once the pacer could send this many full frames: a household submission's worth. */
+export const PULL_FRAMES = 3;
 
 /** Silence after a fragment, in full frames, before a receiver asks for the missing rest. */
 export const AIR_STALL_FRAMES = 3;
@@ -110,6 +113,7 @@ export function syncTimingFor(frameAirtimeMs: number, dutyFraction = 1): Partial
     requestRetryMs: t.retry * f,
     holeDelayMs: t.hole * f,
     busyWaitMs: s.busyWait * slot,
+    crossMs: t.cross * f,
     frontierHoldMs: s.frontierHold * slot,
     trickle: { iminMs: t.trickleMin * f, imaxMs: Math.max(RADIO_TRICKLE_MAX_MS, 8 * t.trickleMin * f), k: 1 },
   };
@@ -191,6 +195,7 @@ export function createStation(o: StationOptions): Station {
   const random = o.random ?? Math.random;
   const maxFrameAirtime = o.link.airtimeMs(o.codec.mtu);
   const pacer = createPacer(o.clock, o.dutyCycle.budgetMs / o.dutyCycle.windowMs, PACE_BURST_FRAMES * maxFrameAirtime);
+  const pullAirtime = PULL_FRAMES * maxFrameAirtime;
   const heard = new Map<string, HeardStation>();
   const outbox: Unit[] = [];
   const counts = { framesSent: 0, bytesSent: 0, framesReceived: 0, airtimeMs: 0 };
@@ -230,7 +235,7 @@ export function createStation(o: StationOptions): Station {
     if (handedAt !== null) wake = handedAt + transmitWaitMs; // woken sooner by onTransmit
     else if (head?.started) wake = unitStart(head, now);
     else if (head) wake = Math.min(unitStart(head, now), pullAt(o.codec.nextWake(), now));
-    else wake = pullAt(Math.min(o.node.nextWake(), o.codec.nextWake()), now);
+    else wake = Math.min(pullAt(o.codec.nextWake(), now), Math.max(pullAt(o.node.nextWake(), now), pacer.readyAt(pullAirtime)));
     wake = Math.max(wake, now);
     if (timer && wake >= plannedAt) return;
     timer?.();
@@ -246,14 +251,15 @@ export function createStation(o: StationOptions): Station {
   /**
    * Air-layer frames (re-sent fragments, nacks: each its own unit) go first,
    * even ahead of a message still waiting for its budget: they complete
-   * messages already on their way. Then, with the outbox empty, the node's
-   * most urgent message.
+   * messages already on their way. Then, with the outbox empty and the
+   * pacer ready for a typical message, the node's most urgent message: made
+   * when it can go, it is what the node knows now, not minutes ago.
    */
   function pull(): void {
     // Taken only when they can go at once: a nack kept waiting for the budget would be repeated meanwhile.
     if (outbox[0]?.started || !o.dutyCycle.canSend(maxFrameAirtime)) return;
     outbox.unshift(...o.codec.poll().map((frame) => unitOf([frame], false)));
-    if (outbox.length > 0) return;
+    if (outbox.length > 0 || pacer.readyAt(pullAirtime) > o.clock.now()) return;
     for (const message of o.node.poll(1)) {
       try {
         outbox.push(unitOf(o.codec.encode(message), true));

@@ -30,6 +30,9 @@ const ATTACHMENT_PRIORITY = -1;
 
 export interface AnswersOptions {
   readonly store: SyncStore;
+  readonly now: () => number;
+  /** How long a range just sent is not sent again on request (a request that crossed it on the way). */
+  readonly crossMs: number;
   readonly mtu: number;
   readonly wallNow: () => number;
   readonly priorityOf: (type: string) => number;
@@ -54,6 +57,12 @@ interface Answer {
   servedAt: number;
 }
 
+interface Sent {
+  readonly start: number;
+  readonly end: number;
+  readonly at: number;
+}
+
 interface Candidate {
   readonly author: AuthorId;
   readonly a: Answer;
@@ -68,6 +77,8 @@ export class Answers {
   private readonly answers = new Map<AuthorId, Answer>();
   /** Feeds followed through us: by whom, and until when. */
   private readonly followers = new Map<AuthorId, Map<Requester, number>>();
+  /** Ranges sent lately, per feed, oldest first (see recentlySent). */
+  private readonly recent = new Map<AuthorId, Sent[]>();
   /** How far each requester is known to hold each feed (bounded by the members heard: a few entries each). */
   private readonly known = new Map<Requester, Map<AuthorId, number>>();
 
@@ -75,15 +86,34 @@ export class Answers {
 
   /** `requester` asked for [from, to] of `author` (of us by name, or of anyone), due at `due` (an earlier due wins). */
   offer(author: AuthorId, from: number, to: number, due: number, requester: Requester = "", designated = true): void {
-    if (to < from) return;
+    let ranges: RangeSet = to < from ? [] : [[from, to]];
+    for (const r of this.recentlySent(author)) ranges = rangeSetRemove(ranges, r.start, r.end);
+    if (ranges.length === 0) return;
     let a = this.answers.get(author);
     if (!a) {
       a = { demands: new Map(), due, servedAt: 0 };
       this.answers.set(author, a);
     }
     const d = a.demands.get(requester);
-    a.demands.set(requester, { ranges: rangeSetAdd(d?.ranges ?? [], from, to), designated: designated || (d?.designated ?? false) });
+    let merged = d?.ranges ?? [];
+    for (const [x, y] of ranges) merged = rangeSetAdd(merged, x, y);
+    a.demands.set(requester, { ranges: merged, designated: designated || (d?.designated ?? false) });
     a.due = Math.min(a.due, due);
+  }
+
+  /**
+   * What went out of `author`'s feed within the last crossMs: a request for
+   * it crossed our answer on the way (or waited in its sender's queue), and
+   * is not answered again; if the answer was really lost, the next request
+   * comes after that.
+   */
+  private recentlySent(author: AuthorId): readonly Sent[] {
+    const list = this.recent.get(author);
+    if (!list) return [];
+    const after = this.o.now() - this.o.crossMs;
+    while (list.length > 0 && (list[0] as Sent).at <= after) list.shift();
+    if (list.length === 0) this.recent.delete(author);
+    return list;
   }
 
   /** `requester` follows `author` through us until `until`. */
@@ -175,6 +205,7 @@ export class Answers {
       out.push({ type: "events", short: shortTag(d.author), start: d.start, items: d.items });
       d.a.servedAt = now;
       this.sent(d.author, d.a, d.start, d.end);
+      this.recent.set(d.author, [...this.recentlySent(d.author), { start: d.start, end: d.end, at: now }]);
       if (this.answers.has(d.author)) d.a.due = now + this.o.frameGapMs;
     }
     return out;

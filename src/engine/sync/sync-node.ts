@@ -75,6 +75,8 @@ export const SYNC_DEFAULTS = {
   holeDelayMs: 4_000,
   /** The least wait for an answer from a station busy sending events (it serves others in turn). */
   busyWaitMs: 8_000,
+  /** A range just sent is not sent again on a request received this soon after (the request crossed it). */
+  crossMs: 4_000,
   /** How long a relay forwards a feed after an open request for it (each request renews it). */
   followTtlMs: 6 * 3_600_000,
   /** Gap between successive frames of one answer, so others can overhear and suppress. */
@@ -109,6 +111,7 @@ export interface SyncNodeOptions {
   readonly requestRetryMs?: number;
   readonly holeDelayMs?: number;
   readonly busyWaitMs?: number;
+  readonly crossMs?: number;
   readonly followTtlMs?: number;
   readonly frameGapMs?: number;
   /** Called after every ingest of received events. */
@@ -165,7 +168,7 @@ export class SyncNode {
     this.o = {
       mtu: d.mtu, trickle: d.trickle, frontierDelayMs: d.frontierDelayMs, frontierHoldMs: d.frontierHoldMs,
       answerDelayMs: d.answerDelayMs, requestDelayMs: d.requestDelayMs, requestRetryMs: d.requestRetryMs,
-      holeDelayMs: d.holeDelayMs, busyWaitMs: d.busyWaitMs, followTtlMs: d.followTtlMs, frameGapMs: d.frameGapMs,
+      holeDelayMs: d.holeDelayMs, busyWaitMs: d.busyWaitMs, crossMs: d.crossMs, followTtlMs: d.followTtlMs, frameGapMs: d.frameGapMs,
       wallNow: Date.now, priorityOf: () => 0,
       ...options,
     };
@@ -178,7 +181,7 @@ export class SyncNode {
       designatedTries: DESIGNATED_TRIES, maxTries: MAX_REQUEST_TRIES,
     });
     this.answers = new Answers({
-      store: this.o.store, mtu: this.o.mtu, wallNow: this.o.wallNow, priorityOf: this.o.priorityOf, frameGapMs: this.o.frameGapMs,
+      store: this.o.store, now: this.o.now, crossMs: this.o.crossMs, mtu: this.o.mtu, wallNow: this.o.wallNow, priorityOf: this.o.priorityOf, frameGapMs: this.o.frameGapMs,
     });
   }
 
