@@ -6,24 +6,30 @@
  * and booked when the link says it really went on the air (after carrier
  * sense): with nothing else handed over in between, the check at hand-over
  * still holds at that later moment, so the budget is never exceeded whatever
- * the protocol wants. Sync messages are pulled from the node only when a frame can go out
- * at once, so nothing waits in a queue going stale while the budget refills
- * (the node keeps its own due answers, and drops those overheard meanwhile).
+ * the protocol wants. A sync message is pulled from the node only when it can
+ * go out at once (budget and pacer allow), so nothing waits in a queue going
+ * stale while the budget refills (the node keeps its own due answers, and
+ * drops those overheard meanwhile); its frames are budgeted as a whole and go
+ * back to back. The air layer's nacks and re-sends go first. Timings derive
+ * from the frame airtime and the budget (station-timing.ts).
  * It also tracks the stations it hears (last heard, RSSI, SNR, how far behind
  * or ahead of us they are) for the status API.
  */
 import type { AuthorId } from "../engine/ids.js";
-import { frontierTotal, type Frontier } from "../engine/frontier.js";
-import type { SyncMessage } from "../engine/sync/messages.js";
-import type { SyncNode, SyncNodeOptions } from "../engine/sync/sync-node.js";
+import type { Frontier } from "../engine/frontier.js";
+import type { SyncNode } from "../engine/sync/sync-node.js";
 import { silentLogger, type Logger } from "../log/logger.js";
-import type { AirCodec, AirCodecOptions } from "./air/codec.js";
-import { DEFAULT_LIMITS } from "./air/options.js";
+import type { AirCodec } from "./air/codec.js";
 import { createPacer } from "./pacer.js";
-import { FRAME_KIND, KIND_MASK, OFFSET, STATION_ID_BYTES } from "./air/constants.js";
+import { PACE_BURST_FRAMES, PULL_FRAMES, START_JITTER_FRAMES } from "./station-timing.js";
+import { FRAME_KIND, KIND_MASK, OFFSET } from "./air/constants.js";
 import type { CancelTimer, Clock } from "./clock.js";
 import type { AirtimeBucket, DutyCycle } from "./duty-cycle.js";
+import { createHeardStations, type HeardStation } from "./heard-stations.js";
 import type { Link, ReceivedFrame } from "./link.js";
+
+export * from "./station-timing.js";
+export type { HeardStation } from "./heard-stations.js";
 
 /**
  * Silence after our own frame before the next: the receivers' radios switch
@@ -37,103 +43,6 @@ export const TX_GAP_MS = 50;
  * sense, a busy channel) before the station stops waiting for it, in frames.
  */
 const TRANSMIT_WAIT_FRAMES = 20;
-
-/**
- * The sync node's back-offs in units of one full frame's airtime: a random
- * back-off only separates stations if its window spans several frames (at
- * SF9 a frame is 1.3 s; the engine's defaults assume a fast channel).
- */
-export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, hole: 8, cross: 8, trickleMin: 4 } as const;
-
-/**
- * The sync node's waits for others' answers in budget slots: a slot is the
- * time the duty-cycle budget takes to earn one full frame (frame airtime /
- * duty fraction, 130 s at SF9 and 1 %). A relay held by its budget sends about
- * one frame a slot and serves several feeds in turn, so a feed it relays may
- * see a message only every several slots; asking again sooner only repeats.
- */
-export const SYNC_TIMING_SLOTS = { busyWait: 4, frontierHold: 20 } as const;
-
-/**
- * A message starts a random 0..this many full frames' airtime after the
- * budget allows it. A station held by its budget sends whenever the airtime
- * it used an hour earlier expires, so without jitter its pattern repeats
- * hour after hour; two stations that cannot hear each other (carrier sense
- * cannot help) would then collide at the station between them every hour.
- */
-export const START_JITTER_FRAMES = 2;
-
-/**
- * The most airtime, in full frames, a station sends at once after a quiet
- * spell (see pacer.ts): room for the longest common message (a household
- * submission is two or three frames) and a little more.
- */
-export const PACE_BURST_FRAMES = 6;
-
-/** The node is asked for a message once the pacer could send this many full frames: a household submission's worth. */
-export const PULL_FRAMES = 3;
-
-/** Silence after a fragment, in full frames, before a receiver asks for the missing rest. */
-export const AIR_STALL_FRAMES = 3;
-
-/**
- * How long, in budget slots (see SYNC_TIMING_SLOTS), a fragmented message is
- * kept to answer nacks, and a partial one waits for its missing fragments: a
- * sender held by its budget may need several slots to start a long message
- * and several more to answer each nack.
- */
-export const AIR_HOLD_SLOTS = 40;
-
-/** Air codec timings and hold times for a link whose longest frame takes `frameAirtimeMs`, under a `dutyFraction` budget. */
-export function airOptionsFor(frameAirtimeMs: number, dutyFraction = 1): Pick<AirCodecOptions, "timing" | "limits"> {
-  const slot = frameAirtimeMs / Math.min(1, Math.max(dutyFraction, 1e-6));
-  const stallMs = AIR_STALL_FRAMES * frameAirtimeMs;
-  const holdMs = Math.max(DEFAULT_LIMITS.heldTtlMs, AIR_HOLD_SLOTS * slot);
-  return {
-    // A repeated nack waits for the budget of a sender held by it to earn a frame.
-    timing: { stallMs, nackRepeatMs: Math.max(2 * stallMs, slot) },
-    limits: { heldTtlMs: holdMs, partialTtlMs: Math.max(DEFAULT_LIMITS.partialTtlMs, holdMs) },
-  };
-}
-
-/** Trickle's longest beacon interval on a radio link: a converged network beacons a few times an hour at most. */
-export const RADIO_TRICKLE_MAX_MS = 60 * 60_000;
-
-/** Sync node timings for a link whose longest frame takes `frameAirtimeMs` on the air, under a `dutyFraction` budget. */
-export function syncTimingFor(frameAirtimeMs: number, dutyFraction = 1): Partial<SyncNodeOptions> {
-  const f = Math.max(frameAirtimeMs, 1);
-  const slot = f / Math.min(1, Math.max(dutyFraction, 1e-6));
-  const t = SYNC_TIMING_FRAMES;
-  const s = SYNC_TIMING_SLOTS;
-  return {
-    frontierDelayMs: t.frontier * f,
-    answerDelayMs: t.answer * f,
-    requestDelayMs: t.request * f,
-    frameGapMs: t.frameGap * f,
-    requestRetryMs: t.retry * f,
-    holeDelayMs: t.hole * f,
-    busyWaitMs: s.busyWait * slot,
-    crossMs: t.cross * f,
-    frontierHoldMs: s.frontierHold * slot,
-    trickle: { iminMs: t.trickleMin * f, imaxMs: Math.max(RADIO_TRICKLE_MAX_MS, 8 * t.trickleMin * f), k: 1 },
-  };
-}
-
-/** What the station knows of another station it hears. */
-export interface HeardStation {
-  /** The sender's station id (its author short tag), hex. */
-  readonly station: string;
-  /** The member's name, when the station id is a configured member's. */
-  readonly name?: string;
-  lastHeardAt: number;
-  rssi?: number;
-  snr?: number;
-  frames: number;
-  /** Events we hold that it lacks, from its last beacon (estimate) or complete frontier (exact). */
-  behind?: number;
-  /** Events it holds that we lack, likewise. */
-  ahead?: number;
-}
 
 export interface StationStatus {
   readonly airtime: {
@@ -196,7 +105,7 @@ export function createStation(o: StationOptions): Station {
   const maxFrameAirtime = o.link.airtimeMs(o.codec.mtu);
   const pacer = createPacer(o.clock, o.dutyCycle.budgetMs / o.dutyCycle.windowMs, PACE_BURST_FRAMES * maxFrameAirtime);
   const pullAirtime = PULL_FRAMES * maxFrameAirtime;
-  const heard = new Map<string, HeardStation>();
+  const heard = createHeardStations(o);
   const outbox: Unit[] = [];
   const counts = { framesSent: 0, bytesSent: 0, framesReceived: 0, airtimeMs: 0 };
   let busyUntil = 0;
@@ -308,56 +217,16 @@ export function createStation(o: StationOptions): Station {
     handedAt = null;
   }
 
-  function heardFrom(frame: ReceivedFrame): HeardStation {
-    const id = Buffer.from(frame.bytes.subarray(OFFSET.sender, OFFSET.sender + STATION_ID_BYTES));
-    const key = id.toString("hex");
-    let h = heard.get(key);
-    if (!h) {
-      const author = o.authorByShort?.(id);
-      const name = author ? o.names?.(author) : undefined;
-      h = { station: key, ...(name ? { name } : {}), lastHeardAt: 0, frames: 0 };
-      heard.set(key, h);
-    }
-    h.lastHeardAt = o.clock.now();
-    h.frames++;
-    if (frame.rssi !== undefined) h.rssi = frame.rssi;
-    if (frame.snr !== undefined) h.snr = frame.snr;
-    return h;
-  }
-
-  /** Beacons carry the sender's event total; a complete frontier says exactly who lacks what. */
-  function learnLag(h: HeardStation, m: SyncMessage): void {
-    const mine = o.frontier();
-    if (m.type === "beacon") {
-      const ours = frontierTotal(mine);
-      h.behind = Math.max(0, ours - m.total);
-      h.ahead = Math.max(0, m.total - ours);
-    } else if (m.type === "frontier" && m.pages === 1) {
-      let behind = 0;
-      let ahead = 0;
-      const listed = new Map<string, number>(m.entries.map((e) => [Buffer.from(e.short).toString("hex"), e.seq]));
-      for (const [author, seq] of mine) {
-        const theirs = listed.get(author.slice(0, STATION_ID_BYTES * 2)) ?? 0;
-        behind += Math.max(0, seq - theirs);
-        ahead += Math.max(0, theirs - seq);
-        listed.delete(author.slice(0, STATION_ID_BYTES * 2));
-      }
-      for (const seq of listed.values()) ahead += seq;
-      h.behind = behind;
-      h.ahead = ahead;
-    }
-  }
-
   function receive(frame: ReceivedFrame): void {
     counts.framesReceived++;
     const r = o.codec.receive(frame.bytes);
     // A fragment names its message's origin, which is not its transmitter when another station re-sends
     // it: only whole messages and nacks say who we hear, and how well.
     const kind = (frame.bytes[OFFSET.type] ?? 0) & KIND_MASK;
-    const h = r.kind !== "dropped" && kind !== FRAME_KIND.fragment ? heardFrom(frame) : undefined;
+    const h = r.kind !== "dropped" && kind !== FRAME_KIND.fragment ? heard.from(frame) : undefined;
     if (r.kind === "message") {
       const m = o.node.receive(r.message, r.from);
-      if (m && h) learnLag(h, m);
+      if (m && h) heard.learn(h, m);
     }
     plan();
   }
@@ -393,7 +262,7 @@ export function createStation(o: StationOptions): Station {
         bytesSent: counts.bytesSent,
         framesReceived: counts.framesReceived,
         queued: outbox.reduce((n, u) => n + u.frames.length, 0),
-        heard: [...heard.values()].map((h) => ({ ...h })),
+        heard: heard.list(),
       };
     },
   };

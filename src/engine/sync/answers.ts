@@ -20,7 +20,7 @@ import { shortTag } from "../frontier.js";
 import type { AuthorId } from "../ids.js";
 import type { EventsMessage } from "./messages.js";
 import { rangeSetAdd, rangeSetRemove, rangeSetSize, type RangeSet } from "./range-set.js";
-import type { SyncStore, WireBatch } from "./sync-node.js";
+import type { SyncStore, WireBatch } from "./sync-options.js";
 
 /** Bytes of an events message around its items: version, type, 5-byte short tag, start seq, array header. */
 export const EVENTS_HEADER_BYTES = 12;

@@ -81,6 +81,36 @@ export function encodeMessage(m: SyncMessage): Buffer {
   }
 }
 
+/** Our frontier as frontier messages of at most `mtu` bytes each (pages, when the members are many). */
+export function frontierPages(digest: Uint8Array, entries: readonly FrontierEntry[], mtu: number): FrontierMessage[] {
+  // digest 9 + header ~8 bytes; an entry is 5 bytes of tag plus up to 5 of seq.
+  const perPage = Math.max(1, Math.floor((mtu - 20) / 10));
+  const pages = Math.max(1, Math.ceil(entries.length / perPage));
+  return Array.from({ length: pages }, (_, p) => ({
+    type: "frontier", digest, page: p, pages, entries: entries.slice(p * perPage, (p + 1) * perPage),
+  }));
+}
+
+/** Requests for `ranges`, those naming one responder together, as many ranges a message as fit `mtu`. */
+export function requestMessages(ranges: readonly (RangeRequest & { responder?: Uint8Array })[], mtu: number): RequestMessage[] {
+  const byResponder = new Map<string, { responder: Uint8Array | undefined; ranges: RangeRequest[] }>();
+  for (const { responder, ...range } of ranges) {
+    const key = responder ? Buffer.from(responder).toString("hex") : "";
+    const group = byResponder.get(key) ?? { responder, ranges: [] };
+    byResponder.set(key, group);
+    group.ranges.push(range);
+  }
+  // header ~10 bytes with a responder; a range is 5 bytes of tag plus up to 10 of seqs.
+  const perMsg = Math.max(1, Math.floor((mtu - 10) / 16));
+  const out: RequestMessage[] = [];
+  for (const g of byResponder.values()) {
+    for (let i = 0; i < g.ranges.length; i += perMsg) {
+      out.push({ type: "request", ranges: g.ranges.slice(i, i + perMsg), ...(g.responder ? { responder: g.responder } : {}) });
+    }
+  }
+  return out;
+}
+
 export type MessageDropReason = "undecodable" | "bad-version" | "bad-type" | "malformed-message";
 
 export type MessageParseResult = { ok: true; message: SyncMessage } | { ok: false; reason: MessageDropReason };

@@ -25,127 +25,30 @@
  * - Every station serves every member's feed: store-and-forward.
  * - Fresh events go before backfill, then the mapping's type priorities.
  */
-import type { CborValue } from "../cbor.js";
-import { shortTag, frontierTotal, type Frontier } from "../frontier.js";
+import { shortTag, frontierTotal } from "../frontier.js";
 import type { AuthorId } from "../ids.js";
-import type { IngestReport } from "../store/ingest-types.js";
+import { Announcer } from "./announcer.js";
 import { Answers, EVENTS_HEADER_BYTES } from "./answers.js";
-import { decodeMessage, encodeMessage, peekEventsRange, type EventsMessage, type FrontierMessage, type RequestMessage, type SyncMessage } from "./messages.js";
-import { createTrickle, type Trickle, type TrickleOptions } from "./trickle.js";
+import {
+  decodeMessage, encodeMessage, frontierPages, peekEventsRange, requestMessages,
+  type EventsMessage, type FrontierMessage, type RequestMessage, type SyncMessage,
+} from "./messages.js";
+import { resolveSyncOptions, type ResolvedSyncOptions, type SyncNodeOptions, type SyncStats } from "./sync-options.js";
 import { Wants } from "./wants.js";
 
 export { EVENTS_HEADER_BYTES };
-
-/** What the sync node needs from a store. The SQLite store implements it. */
-export interface SyncStore {
-  frontier(): Frontier;
-  digest(): Uint8Array;
-  headSeq(author: AuthorId): number;
-  authorByShort(short: Uint8Array): AuthorId | undefined;
-  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): WireBatch;
-  ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport;
-}
-
-/** Consecutive wire items of one feed, as a store hands them out for an answer. */
-export interface WireBatch {
-  readonly items: CborValue[];
-  readonly bytes: number;
-  /** HLC wall of the newest item: fresh events go before backfill. */
-  readonly newestWall: number;
-  /** Record types the items write (for the mapping's priorities). */
-  readonly types?: readonly string[];
-  /** True when every item is an attachment's metadata: those go last. */
-  readonly attachmentsOnly?: boolean;
-}
-
-/** Protocol timing defaults, chosen for a LoRa channel where one frame takes 0.1–2 s of airtime. */
-export const SYNC_DEFAULTS = {
-  trickle: { iminMs: 2_000, imaxMs: 10 * 60_000, k: 1 } satisfies TrickleOptions,
-  /** Back-off before broadcasting our frontier after hearing a different digest. */
-  frontierDelayMs: 1_500,
-  /** While an exchange is under way, answer a different digest with our frontier at most this often. */
-  frontierHoldMs: 60_000,
-  /** Back-off before answering a request that names no responder: long enough to overhear another station's answer. */
-  answerDelayMs: 1_500,
-  /** Back-off before requesting what a frontier showed us to lack. */
-  requestDelayMs: 500,
-  /** Wait before asking again for a range nobody answered; doubles per retry. */
-  requestRetryMs: 4_000,
-  /** Wait before asking for a gap behind events received (the air layer may still recover it). */
-  holeDelayMs: 4_000,
-  /** The least wait for an answer from a station busy sending events (it serves others in turn). */
-  busyWaitMs: 8_000,
-  /** A range just sent is not sent again on a request received this soon after (the request crossed it). */
-  crossMs: 4_000,
-  /** How long a relay forwards a feed after an open request for it (each request renews it). */
-  followTtlMs: 6 * 3_600_000,
-  /** Gap between successive frames of one answer, so others can overhear and suppress. */
-  frameGapMs: 200,
-  /** Bytes per message of events; the radio layer fragments larger single events. */
-  mtu: 200,
-};
+export { SYNC_DEFAULTS, type SyncNodeOptions, type SyncStats, type SyncStore, type WireBatch } from "./sync-options.js";
 
 /** Unanswered requests to the station that showed the events before a request names nobody. */
 const DESIGNATED_TRIES = 2;
-/** Give up on a range after this many unanswered requests; the next frontier heard brings it back. */
+/** Give up on a range after this many unanswered requests to a silent station; the next frontier heard brings it back. */
 const MAX_REQUEST_TRIES = 6;
-
-export interface SyncNodeOptions {
-  readonly store: SyncStore;
-  /** Monotonic time (ms) for timers; never the wall clock, which may be skewed or stepped. */
-  readonly now: () => number;
-  /** Wall-clock time (ms since the epoch), compared with HLC stamps to tell fresh events from backfill. */
-  readonly wallNow?: () => number;
-  readonly random: () => number;
-  /**
-   * This station's id (its author's short tag), to know the requests that
-   * name it. Without it every request is answered as if it named this station.
-   */
-  readonly stationId?: Uint8Array;
-  readonly mtu?: number;
-  readonly trickle?: TrickleOptions;
-  readonly frontierDelayMs?: number;
-  readonly frontierHoldMs?: number;
-  readonly answerDelayMs?: number;
-  readonly requestDelayMs?: number;
-  readonly requestRetryMs?: number;
-  readonly holeDelayMs?: number;
-  readonly busyWaitMs?: number;
-  readonly crossMs?: number;
-  readonly followTtlMs?: number;
-  readonly frameGapMs?: number;
-  /** Called after every ingest of received events. */
-  readonly onIngest?: (report: IngestReport, author: AuthorId) => void;
-  /** A record type's priority (0..9, higher first) from the mapping; 0 for types it does not name. */
-  readonly priorityOf?: (type: string) => number;
-  /** Whether the link is part-way through receiving a message from `station` (its rest may still come). */
-  readonly awaiting?: (station: Uint8Array) => boolean;
-}
-
-/** Counters a status page shows. */
-export interface SyncStats {
-  framesSent: Record<SyncMessage["type"], number>;
-  bytesSent: number;
-  framesReceived: number;
-  dropped: Record<string, number>;
-  /** Events this node was about to send but overheard from another station first. */
-  suppressedEvents: number;
-  /** Events received that this node already held. */
-  duplicateEvents: number;
-}
-
-type Optional = "onIngest" | "stationId" | "awaiting";
-type ResolvedOptions = Required<Omit<SyncNodeOptions, Optional>> & Pick<SyncNodeOptions, Optional>;
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 
 export class SyncNode {
-  private readonly o: ResolvedOptions;
-  private readonly trickle: Trickle;
-  private frontierDue: number | null = null;
-  private lastFrontierAt = Number.NEGATIVE_INFINITY;
-  /** A different digest was heard while an exchange was under way (and not yet answered as an inconsistency). */
-  private mismatchWhileBusy = false;
+  private readonly o: ResolvedSyncOptions;
+  private readonly announcer: Announcer;
   /** Control messages made and not yet sent (a poll may take fewer than are due). */
   private readonly control: SyncMessage[] = [];
   private readonly wants: Wants;
@@ -164,30 +67,21 @@ export class SyncNode {
   };
 
   constructor(options: SyncNodeOptions) {
-    const d = SYNC_DEFAULTS;
-    this.o = {
-      mtu: d.mtu, trickle: d.trickle, frontierDelayMs: d.frontierDelayMs, frontierHoldMs: d.frontierHoldMs,
-      answerDelayMs: d.answerDelayMs, requestDelayMs: d.requestDelayMs, requestRetryMs: d.requestRetryMs,
-      holeDelayMs: d.holeDelayMs, busyWaitMs: d.busyWaitMs, crossMs: d.crossMs, followTtlMs: d.followTtlMs, frameGapMs: d.frameGapMs,
-      wallNow: Date.now, priorityOf: () => 0,
-      ...options,
-    };
-    this.trickle = createTrickle(this.o.trickle, this.o.random, this.o.now());
+    const o = resolveSyncOptions(options);
+    this.o = o;
+    this.announcer = new Announcer(o, o.now());
     this.wants = new Wants({
-      random: this.o.random, requestDelayMs: this.o.requestDelayMs, retryMs: this.o.requestRetryMs,
-      holeDelayMs: this.o.holeDelayMs, busyWaitMs: this.o.busyWaitMs,
-      busy: (station) => station !== undefined && (this.sending.get(hex(station)) ?? -Infinity) > this.o.now() - this.o.busyWaitMs,
+      random: o.random, requestDelayMs: o.requestDelayMs, retryMs: o.requestRetryMs, holeDelayMs: o.holeDelayMs,
+      busyWaitMs: o.busyWaitMs, designatedTries: DESIGNATED_TRIES, maxTries: MAX_REQUEST_TRIES,
+      busy: (station) => station !== undefined && (this.sending.get(hex(station)) ?? -Infinity) > o.now() - o.busyWaitMs,
       heardSince: (station, since) => (this.lastHeard.get(hex(station)) ?? -Infinity) > since,
-      designatedTries: DESIGNATED_TRIES, maxTries: MAX_REQUEST_TRIES,
     });
-    this.answers = new Answers({
-      store: this.o.store, now: this.o.now, crossMs: this.o.crossMs, mtu: this.o.mtu, wallNow: this.o.wallNow, priorityOf: this.o.priorityOf, frameGapMs: this.o.frameGapMs,
-    });
+    this.answers = new Answers(o);
   }
 
   /** Call after this site appended events: neighbours should hear of it soon. */
   localChange(): void {
-    this.announce(this.o.now());
+    this.announcer.announce(this.o.now());
   }
 
   // ------------------------------------------------------------ receive
@@ -224,7 +118,7 @@ export class SyncNode {
         this.onEvents(m, from, now);
         break;
     }
-    this.settle(now);
+    this.announcer.settle(this.busy(), now);
     return m;
   }
 
@@ -268,32 +162,7 @@ export class SyncNode {
   }
 
   private onDigest(digest: Uint8Array, now: number): void {
-    if (Buffer.from(digest).equals(Buffer.from(this.o.store.digest()))) {
-      this.mismatchWhileBusy = false;
-      this.trickle.consistent();
-      this.frontierDue = null; // someone already said what we would say
-      return;
-    }
-    if (this.busy()) {
-      this.mismatchWhileBusy = true;
-      if (now < this.lastFrontierAt + this.o.frontierHoldMs) return;
-    } else {
-      this.trickle.inconsistent(now);
-    }
-    this.frontierDue ??= now + this.o.random() * this.o.frontierDelayMs;
-  }
-
-  /** An exchange ended while a neighbour was heard to differ: what is left unsettled is an inconsistency now. */
-  private settle(now: number): void {
-    if (!this.mismatchWhileBusy || this.busy()) return;
-    this.mismatchWhileBusy = false;
-    this.announce(now);
-  }
-
-  /** Our frontier changed in a way neighbours cannot guess: tell them soon. */
-  private announce(now: number): void {
-    this.trickle.inconsistent(now);
-    this.frontierDue ??= now + this.o.random() * this.o.frontierDelayMs;
+    this.announcer.heard(Buffer.from(digest).equals(Buffer.from(this.o.store.digest())), this.busy(), now);
   }
 
   /**
@@ -371,9 +240,8 @@ export class SyncNode {
     const after = this.o.store.headSeq(author);
     this.wants.received(author, { start, end, before, after }, from, this.needsRelay(author), now);
     if (after > before) this.answers.ingested(author, before + 1, after, now);
-    if (before === 0 && after > 0) this.announce(now); // a feed new to us: neighbours may lack it too
-    // Nobody has it forwarded, and no exchange under way will tell: beacon soon.
-    else if (after > before && !this.answers.followed(author) && !this.busy()) this.trickle.inconsistent(now);
+    if (before === 0 && after > 0) this.announcer.announce(now); // a feed new to us: neighbours may lack it too
+    else if (after > before && !this.answers.followed(author) && !this.busy()) this.announcer.changed(now);
   }
 
   // ------------------------------------------------------------ send
@@ -381,15 +249,13 @@ export class SyncNode {
   /** The earliest time at which `poll` may have something to send. */
   nextWake(): number {
     if (this.control.length > 0) return this.o.now();
-    let t = Math.min(this.trickle.nextWake(), this.wants.nextWake(), this.answers.nextWake());
-    if (this.frontierDue !== null) t = Math.min(t, this.frontierDue);
-    return t;
+    return Math.min(this.announcer.nextWake(), this.wants.nextWake(), this.answers.nextWake());
   }
 
   /** Messages due now, most urgent first (beacon, frontier, requests, events); at most `budget` of them. */
   poll(budget = Number.POSITIVE_INFINITY): Uint8Array[] {
     const now = this.o.now();
-    this.settle(now);
+    this.announcer.settle(this.busy(), now);
     this.queueControl(now);
     const out = this.control.splice(0, Math.max(0, budget));
     out.push(...this.answers.next(now, budget - out.length));
@@ -402,48 +268,16 @@ export class SyncNode {
   }
 
   private queueControl(now: number): void {
-    if (this.trickle.due(now)) {
-      this.control.push({ type: "beacon", digest: this.o.store.digest(), total: frontierTotal(this.o.store.frontier()) });
+    const due = this.announcer.due(now);
+    const store = this.o.store;
+    if (due.beacon) this.control.push({ type: "beacon", digest: store.digest(), total: frontierTotal(store.frontier()) });
+    if (due.frontier) {
+      const entries = [...store.frontier()].map(([author, seq]) => ({ short: shortTag(author), seq }));
+      this.control.push(...frontierPages(store.digest(), entries, this.o.mtu));
     }
-    if (this.frontierDue !== null && now >= this.frontierDue) {
-      this.frontierDue = null;
-      this.lastFrontierAt = now;
-      this.control.push(...this.frontierMessages());
-    }
-    this.control.push(...this.requestMessages(now));
-  }
-
-  private frontierMessages(): SyncMessage[] {
-    const digest = this.o.store.digest();
-    const entries = [...this.o.store.frontier()].map(([author, seq]) => ({ short: shortTag(author), seq }));
-    // digest 9 + header ~8 bytes; an entry is 5 bytes of tag plus up to 5 of seq.
-    const perPage = Math.max(1, Math.floor((this.o.mtu - 20) / 10));
-    const pages = Math.max(1, Math.ceil(entries.length / perPage));
-    const out: SyncMessage[] = [];
-    for (let p = 0; p < pages; p++) {
-      out.push({ type: "frontier", digest, page: p, pages, entries: entries.slice(p * perPage, (p + 1) * perPage) });
-    }
-    return out;
-  }
-
-  /** Due requests, those naming one responder together, as many ranges a message as fit. */
-  private requestMessages(now: number): SyncMessage[] {
-    const byResponder = new Map<string, { responder: Uint8Array | undefined; ranges: RequestMessage["ranges"][number][] }>();
-    for (const d of this.wants.due(now, (a) => this.o.store.headSeq(a), this.o.awaiting)) {
-      const key = d.responder ? hex(d.responder) : "";
-      const group = byResponder.get(key) ?? { responder: d.responder, ranges: [] };
-      byResponder.set(key, group);
-      for (const [from, to] of d.ranges) group.ranges.push({ short: shortTag(d.author), from, to });
-    }
-    // header ~10 bytes with a responder; a range is 5 bytes of tag plus up to 10 of seqs.
-    const perMsg = Math.max(1, Math.floor((this.o.mtu - 10) / 16));
-    const out: SyncMessage[] = [];
-    for (const { responder, ranges } of byResponder.values()) {
-      for (let i = 0; i < ranges.length; i += perMsg) {
-        out.push({ type: "request", ranges: ranges.slice(i, i + perMsg), ...(responder ? { responder } : {}) });
-      }
-    }
-    return out;
+    const ranges = this.wants.due(now, (a) => store.headSeq(a), this.o.awaiting).flatMap((d) =>
+      d.ranges.map(([from, to]) => ({ short: shortTag(d.author), from, to, ...(d.responder ? { responder: d.responder } : {}) })));
+    this.control.push(...requestMessages(ranges, this.o.mtu));
   }
 
   /** How many answers and wants are pending (for status and for tests that wait for quiet). */
@@ -452,6 +286,6 @@ export class SyncNode {
   }
 
   trickleInterval(): number {
-    return this.trickle.interval();
+    return this.announcer.interval();
   }
 }
