@@ -1,7 +1,7 @@
 /**
  * Where the line scenario's time and airtime go (a development tool, not a
  * benchmark metric): `node dist/bench/radio-profile.js [--sites=5]
- * [--submissions=200]`. It watches the run from outside the stations: an
+ * [--submissions=200] [--seed=5]`. It watches the run from outside the stations: an
  * eavesdropper on the air classifies every packet (sync message type,
  * fragment, nack), each node's received events are checked against what the
  * node already held (duplicates), and a sampler records, every few seconds of
@@ -152,7 +152,7 @@ function report(net: RadioNetwork, stats: Map<string, PerStation>, lostBefore: R
   }
 }
 
-const w = { ...RADIO_WORKLOAD, lineSites: option("sites", RADIO_WORKLOAD.lineSites), submissionsPerSite: option("submissions", RADIO_WORKLOAD.submissionsPerSite) };
+const w = { ...RADIO_WORKLOAD, lineSites: option("sites", RADIO_WORKLOAD.lineSites), submissionsPerSite: option("submissions", RADIO_WORKLOAD.submissionsPerSite), seed: option("seed", RADIO_WORKLOAD.seed) };
 const start = performance.now();
 const r = await benchLineConvergence(w, profile);
 const h = 3_600_000;

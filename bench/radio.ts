@@ -36,7 +36,7 @@ import { log } from "./metrics.js";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const RADIO_WORKLOAD = { lineSites: 5, submissionsPerSite: 200, loss: 0.1, duty: 0.01, idleStations: 10 };
+export const RADIO_WORKLOAD = { lineSites: 5, submissionsPerSite: 200, loss: 0.1, duty: 0.01, idleStations: 10, seed: 5 };
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), "utf8"));
 
@@ -139,7 +139,7 @@ export type LineObserver = (net: RadioNetwork) => () => void;
 /** The line scenario with our protocol. */
 export async function benchLineConvergence(w = RADIO_WORKLOAD, observe?: LineObserver): Promise<LineResult> {
   const names = Array.from({ length: w.lineSites }, (_, i) => `s${i}`);
-  const net = new RadioNetwork({ names, seed: 5, topology: lineTopology(names, { loss: w.loss }), dutyFraction: w.duty });
+  const net = new RadioNetwork({ names, seed: w.seed, topology: lineTopology(names, { loss: w.loss }), dutyFraction: w.duty });
   await net.start();
   const page = householdPage();
   net.medium.partition(names.map((n) => [n]));

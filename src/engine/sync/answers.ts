@@ -57,6 +57,11 @@ interface Answer {
   servedAt: number;
 }
 
+interface Follower {
+  readonly until: number;
+  readonly designated: boolean;
+}
+
 interface Sent {
   readonly start: number;
   readonly end: number;
@@ -76,7 +81,7 @@ interface Candidate {
 export class Answers {
   private readonly answers = new Map<AuthorId, Answer>();
   /** Feeds followed through us: by whom, and until when. */
-  private readonly followers = new Map<AuthorId, Map<Requester, number>>();
+  private readonly followers = new Map<AuthorId, Map<Requester, Follower>>();
   /** Ranges sent lately, per feed, oldest first (see recentlySent). */
   private readonly recent = new Map<AuthorId, Sent[]>();
   /** How far each requester is known to hold each feed (bounded by the members heard: a few entries each). */
@@ -116,10 +121,15 @@ export class Answers {
     return list;
   }
 
-  /** `requester` follows `author` through us until `until`. */
-  follow(author: AuthorId, requester: Requester, until: number): void {
-    const f = this.followers.get(author) ?? new Map<Requester, number>();
-    f.set(requester, Math.max(until, f.get(requester) ?? 0));
+  /**
+   * `requester` follows `author` through us until `until`; `designated`: it
+   * asked us by name. Otherwise what we forward waits `delayMs`, and is
+   * dropped if another station is heard forwarding it first.
+   */
+  follow(author: AuthorId, requester: Requester, until: number, designated: boolean): void {
+    const f = this.followers.get(author) ?? new Map<Requester, Follower>();
+    const old = f.get(requester);
+    f.set(requester, { until: Math.max(until, old?.until ?? 0), designated: designated || (old?.designated ?? false) });
     this.followers.set(author, f);
   }
 
@@ -139,12 +149,13 @@ export class Answers {
   }
 
   /** We received [from, to] of `author`: owed at once to whoever follows it through us. */
-  ingested(author: AuthorId, from: number, to: number, now: number): void {
+  ingested(author: AuthorId, from: number, to: number, now: number, delayMs: number): void {
     const f = this.followers.get(author);
     if (!f) return;
-    for (const [requester, until] of f) {
-      if (until <= now) f.delete(requester);
-      else this.offer(author, from, to, now, requester);
+    for (const [requester, follower] of f) {
+      if (follower.until <= now) f.delete(requester);
+      else if (follower.designated) this.offer(author, from, to, now, requester);
+      else this.offer(author, from, to, now + delayMs, requester, false);
     }
     if (f.size === 0) this.followers.delete(author);
   }

@@ -195,7 +195,8 @@ export class SyncNode {
 
   /** A feed whose origin we have never heard comes through a relay: ask it open-ended. */
   private needsRelay(author: AuthorId): boolean {
-    return !this.lastHeard.has(hex(shortTag(author)));
+    // A link that never says who sent what (lastHeard empty) gives no ground for it.
+    return this.lastHeard.size > 0 && !this.lastHeard.has(hex(shortTag(author)));
   }
 
   private onRequest(m: RequestMessage, from: Uint8Array | undefined, now: number): void {
@@ -214,7 +215,9 @@ export class SyncNode {
         const due = m.responder ? now : now + this.o.random() * this.o.answerDelayMs;
         this.answers.offer(author, r.from, Math.min(r.to ?? head, head), due, requester, m.responder !== undefined);
         // Asked by name, or we hold the start of it: forward what comes later through us.
-        if (r.to === null && (m.responder || head >= r.from)) this.answers.follow(author, requester, now + this.o.followTtlMs);
+        if (r.to === null && (m.responder || head >= r.from)) {
+          this.answers.follow(author, requester, now + this.o.followTtlMs, m.responder !== undefined);
+        }
       }
       // Someone else asked for what we want: their answer will serve us too.
       this.wants.othersAsked(author, r.from, r.to, head, now);
@@ -239,7 +242,7 @@ export class SyncNode {
     this.o.onIngest?.(report, author);
     const after = this.o.store.headSeq(author);
     this.wants.received(author, { start, end, before, after }, from, this.needsRelay(author), now);
-    if (after > before) this.answers.ingested(author, before + 1, after, now);
+    if (after > before) this.answers.ingested(author, before + 1, after, now, this.o.random() * this.o.answerDelayMs);
     if (before === 0 && after > 0) this.announcer.announce(now); // a feed new to us: neighbours may lack it too
     else if (after > before && !this.answers.followed(author) && !this.busy()) this.announcer.changed(now);
   }
