@@ -148,7 +148,7 @@ export class Answers {
     return this.followers.has(author);
   }
 
-  /** We received [from, to] of `author`: owed at once to whoever follows it through us. */
+  /** We received [from, to] of `author`: owed to whoever follows it through us (at once if it named us). */
   ingested(author: AuthorId, from: number, to: number, now: number, delayMs: number): void {
     const f = this.followers.get(author);
     if (!f) return;
@@ -167,22 +167,12 @@ export class Answers {
       known.set(author, Math.max(seq, known.get(author) ?? 0));
       this.known.set(requester, known);
     }
-    const a = this.answers.get(author);
-    const d = a?.demands.get(requester);
-    if (!a || !d || seq < 1) return;
-    d.ranges = rangeSetRemove(d.ranges, 1, seq);
-    if (d.ranges.length === 0) a.demands.delete(requester);
-    if (a.demands.size === 0) this.answers.delete(author);
+    if (seq > 0) this.strike(author, requester, 1, seq);
   }
 
   /** `requester` is getting [start, end] of `author` another way (it is recovering a message that carries them). */
   coming(author: AuthorId, requester: Requester, start: number, end: number): void {
-    const a = this.answers.get(author);
-    const d = a?.demands.get(requester);
-    if (!a || !d) return;
-    d.ranges = rangeSetRemove(d.ranges, start, end);
-    if (d.ranges.length === 0) a.demands.delete(requester);
-    if (a.demands.size === 0) this.answers.delete(author);
+    this.strike(author, requester, start, end);
   }
 
   /**
@@ -254,6 +244,16 @@ export class Answers {
     let all: RangeSet = [];
     for (const d of a.demands.values()) for (const [x, y] of d.ranges) all = rangeSetAdd(all, x, y);
     return all;
+  }
+
+  /** Strikes [start, end] of `author` from what `requester` is owed. */
+  private strike(author: AuthorId, requester: Requester, start: number, end: number): void {
+    const a = this.answers.get(author);
+    const d = a?.demands.get(requester);
+    if (!a || !d) return;
+    d.ranges = rangeSetRemove(d.ranges, start, end);
+    if (d.ranges.length === 0) a.demands.delete(requester);
+    if (a.demands.size === 0) this.answers.delete(author);
   }
 
   /** [start, end] went out (or is gone from the store): nobody is owed it any more. */

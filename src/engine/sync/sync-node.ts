@@ -5,23 +5,22 @@
  *
  * - Beacons carry the frontier digest on a Trickle timer (RFC 6206): fast
  *   after a change, backing off while all agree, suppressed by k beacons
- *   that said the same.
- * - A station that hears a digest unlike its own broadcasts its frontier after
- *   a random back-off, unless it first hears a frontier with its own digest.
- *   While an exchange is under way (it lacks or owes events) a different
- *   digest is expected: it answers one at most every `frontierHoldMs`, and
- *   it does not reset Trickle. A station that receives a feed it had none of,
- *   or writes events itself, announces its frontier at once.
+ *   that said the same. A station that hears a different digest broadcasts
+ *   its frontier after a random back-off, unless it first hears a frontier
+ *   with its own digest; during an exchange, at most every `frontierHoldMs`
+ *   (announcer.ts).
  * - From a frontier, a station learns what it lacks and requests it from the
  *   station that showed it (wants.ts): that station answers at once, others
- *   stay quiet; a request nobody answered goes to anyone. It also learns what
- *   the sender lacks, and offers it after a back-off (a lost request then
- *   costs no round on a lossy link). A feed whose origin
- *   it does not hear is requested open-ended, and the relay forwards what it
- *   receives later (pipelining: no frontier round per hop).
- * - Answers without a named responder wait a random back-off; any part of an
- *   answer overheard from another station is dropped from it, so one
- *   transmission serves everyone (answers.ts).
+ *   stay quiet; a request nobody answered goes to anyone. Only gaps are asked
+ *   for: events received beyond a gap, or on their way, are not. A feed whose
+ *   origin it does not hear is asked open-ended, and the relay forwards what
+ *   it receives later (pipelining: no frontier round per hop).
+ * - From a frontier it also learns what the sender lacks, and offers it after
+ *   a back-off (a lost request then costs no round on a lossy link).
+ * - Answers to requests that name nobody wait a random back-off; any part of
+ *   them overheard from another station is dropped, so one transmission
+ *   serves everyone. What a requester shows it holds is struck from what it
+ *   is owed (answers.ts).
  * - Every station serves every member's feed: store-and-forward.
  * - Fresh events go before backfill, then the mapping's type priorities.
  */

@@ -171,24 +171,35 @@ export class Wants {
         continue;
       }
       if (w.source && awaiting(w.source)) {
-        const later = now + this.wait(w, this.o.holeDelayMs);
-        if (stalled) w.nextAsk = later;
-        if (w.holeAt < later) w.holeAt = later;
+        this.postpone(w, stalled, now);
         continue;
       }
-      // A station still heard sending events is alive: our request was lost or it is busy; do not ask everyone.
-      const responder = tries < this.o.designatedTries || this.o.busy(w.source) ? w.source : undefined;
-      const ranges = this.ranges(w, h, stalled, now);
-      if (ranges.length > 0) out.push({ author, ranges, responder });
-      w.askedAt = now;
-      if (stalled) {
-        w.tries++;
-        w.nextAsk = now + this.retryDelay(w, alive ? 0 : w.tries);
-      }
-      w.holeTries++;
-      w.holeAt = w.got.length === 0 ? Number.POSITIVE_INFINITY : now + this.retryDelay(w, alive ? 0 : w.holeTries);
+      const request = this.ask(author, w, h, { stalled, tries, alive }, now);
+      if (request) out.push(request);
     }
     return out;
+  }
+
+  /** A message from the station asked is partly received: what its rest brings is not asked for yet. */
+  private postpone(w: Want, stalled: boolean, now: number): void {
+    const later = now + this.wait(w, this.o.holeDelayMs);
+    if (stalled) w.nextAsk = later;
+    if (w.holeAt < later) w.holeAt = later;
+  }
+
+  /** The request for one feed (the gaps, and the tail when `stalled`), and the timers set for the next. */
+  private ask(author: AuthorId, w: Want, head: number, s: { stalled: boolean; tries: number; alive: boolean }, now: number): DueRequest | undefined {
+    // A station still heard sending events is busy, not gone: do not ask everyone.
+    const responder = s.tries < this.o.designatedTries || this.o.busy(w.source) ? w.source : undefined;
+    const ranges = this.ranges(w, head, s.stalled, now);
+    w.askedAt = now;
+    if (s.stalled) {
+      w.tries++;
+      w.nextAsk = now + this.retryDelay(w, s.alive ? 0 : w.tries);
+    }
+    w.holeTries++;
+    w.holeAt = w.got.length === 0 ? Number.POSITIVE_INFINITY : now + this.retryDelay(w, s.alive ? 0 : w.holeTries);
+    return ranges.length > 0 ? { author, ranges, responder } : undefined;
   }
 
   nextWake(): number {
