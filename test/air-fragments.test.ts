@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { seededRandom } from "../src/engine/random.js";
 import { createAirCodec, type AirCodec, type AirCodecOptions } from "../src/radio/air/codec.js";
-import { FRAME_KIND, HEADER_BYTES, OFFSET } from "../src/radio/air/constants.js";
+import { FRAME_KIND, HEADER_BYTES, NACKS_WITHOUT_FIRST, OFFSET } from "../src/radio/air/constants.js";
 import { parseNetworkKey } from "../src/radio/air/network-key.js";
 
 const KEY = parseNetworkKey("42".repeat(32));
@@ -300,5 +300,57 @@ describe("air fragments: whole-message check and malformed fragments", () => {
     assert.equal(narrower.length, x.length);
     assert.deepEqual(b.receive(narrower[1] ?? new Uint8Array()), { kind: "dropped", reason: "malformed-fragment" });
     assert.equal(b.receive(x[1] ?? new Uint8Array()).kind, "none", "the partial itself is unharmed");
+  });
+});
+
+describe("air fragments: what the sync layer needs", () => {
+  it("a message its first fragment shows unwanted is dropped at once and never nacked", () => {
+    const hears = loseFirst((from, to, f) => from === 0 && to === 1 && fragmentIndex(f) === 2);
+    const air = new Air({ stations: 2, hears, codec: (i) => (i === 1 ? { wanted: () => false } : {}) });
+    air.broadcast(0, message(2_000));
+    const b = air.station(1).codec;
+    assert.equal(b.stats.partialsDropped.unwanted, 1);
+    assert.equal(b.stats.nacksSent, 0);
+    assert.equal(b.usage().partials, 0);
+    assert.equal(air.station(1).delivered.length, 0);
+  });
+
+  it("without its first fragment a partial nacks twice at most; a sender refuses nacks for what the nacker holds", () => {
+    // Station 1 never hears fragment 0: it cannot tell whether it needs the message. The origin knows it does not.
+    const hears: Hears = (from, to, f) => !(from === 0 && to === 1 && fragmentIndex(f) === 0);
+    const air = new Air({ stations: 2, hears, codec: (i) => (i === 0 ? { onNacked: () => false } : {}) });
+    air.broadcast(0, message(2_000));
+    assert.equal(air.station(1).codec.stats.nacksSent, NACKS_WITHOUT_FIRST);
+    assert.equal(air.station(0).codec.stats.nacksRefused, NACKS_WITHOUT_FIRST);
+    assert.equal(air.station(0).codec.stats.fragmentsResent, 0);
+  });
+
+  it("a sender told the nacker needs the message re-sends, and hears which station recovers what", () => {
+    const nacked: string[] = [];
+    const hears = loseFirst((from, to, f) => from === 0 && to === 1 && fragmentIndex(f) === 0);
+    const air = new Air({
+      stations: 2, hears,
+      codec: (i) => (i === 0 ? { onNacked: (nacker, start) => nacked.push(`${Buffer.from(nacker).toString("hex")}:${start.length}`) > 0 } : {}),
+    });
+    const m = message(2_000);
+    air.broadcast(0, m);
+    assert.ok(sameBytes(air.station(1).delivered[0], m));
+    assert.equal(nacked.length, 1);
+    assert.ok(nacked[0]?.startsWith("c0000002:"), nacked[0]);
+  });
+
+  it("a repeated nack waits at least nackRepeatMs: a sender held by its budget gets time to answer", () => {
+    const hears: Hears = (from, to) => !(from === 1 && to === 0); // the nacks never arrive
+    const lost = (from: number, to: number, f: Uint8Array) => from === 0 && to === 1 && fragmentIndex(f) === 3;
+    const nackTimes: number[] = [];
+    const air = new Air({ stations: 2, hears: (from, to, f) => hears(from, to, f) && !lost(from, to, f), codec: () => ({ timing: { stallMs: 400, nackRepeatMs: 60_000 } }) });
+    const send = air.send.bind(air);
+    air.send = (from, frames) => {
+      if (from === 1) for (const f of frames) if (isNack(f)) nackTimes.push(air.t);
+      send(from, frames);
+    };
+    air.broadcast(0, message(2_000));
+    assert.ok(nackTimes.length >= 2);
+    for (let i = 1; i < nackTimes.length; i++) assert.ok((nackTimes[i] ?? 0) - (nackTimes[i - 1] ?? 0) >= 60_000);
   });
 });

@@ -17,10 +17,11 @@ describe("sync messages", () => {
     { type: "beacon", digest, total: 1234 },
     { type: "frontier", digest, page: 0, pages: 2, entries: [{ short, seq: 7 }] },
     { type: "request", ranges: [{ short, from: 3, to: 9 }] },
+    { type: "request", ranges: [{ short, from: 3, to: 9 }, { short, from: 12, to: null }], responder: short },
     { type: "events", short, start: 5, items: [[1, 0, 1, ["r", "t", null, { a: 1 }], new Uint8Array(64)]] },
   ];
-  for (const m of samples) {
-    it(`${m.type} round-trips`, () => {
+  for (const [i, m] of samples.entries()) {
+    it(`${m.type} round-trips (${i})`, () => {
       const parsed = decodeMessage(encodeMessage(m));
       assert.deepEqual(parsed, { ok: true, message: m });
     });

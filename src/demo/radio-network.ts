@@ -21,7 +21,7 @@ import type { Link } from "../radio/link.js";
 import { createLoRaMedium, type LoRaMedium } from "../radio/lora-medium.js";
 import type { TopologySpec } from "../radio/lora-topology.js";
 import { createSimLink } from "../radio/sim-link.js";
-import { AIR_STALL_FRAMES, createStation, syncTimingFor, type Station } from "../radio/station.js";
+import { airOptionsFor, createStation, syncTimingFor, type Station } from "../radio/station.js";
 import { VirtualScheduler } from "../radio/virtual-time.js";
 
 /** SF9 at 125 kHz, CR 4/5 on 868.1 MHz (EU g1 sub-band, 1 %): the benchmarks' reference channel. */
@@ -89,18 +89,25 @@ export class RadioNetwork {
     const random = seededRandom(o.seed * 7919 + i);
     const link = createSimLink({ medium: this.medium, id: name, settings: o.settings ?? REFERENCE_SETTINGS, clock: this.clock, random });
     const frameAirtime = link.airtimeMs(link.mtu);
+    const dutyFraction = o.dutyFraction ?? 0.01;
+    const late: { node?: SyncNode } = {}; // the codec asks the node, made after it (its mtu comes from the codec)
     // Seeded nonce starts keep simulations reproducible; a real station always takes them from crypto.randomBytes.
     const codec = createAirCodec({
       networkId: networkIdFromName(o.networkName ?? "meshlogd-sim"), stationId: shortTag(signer.author), networkKey,
       clock: this.clock, random, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256)),
-      timing: { stallMs: AIR_STALL_FRAMES * frameAirtime },
+      ...airOptionsFor(frameAirtime, dutyFraction), wanted: (start) => late.node?.wantsMessage(start) ?? true,
+      onNacked: (nacker, start) => late.node?.peerRecovering(nacker, start) ?? true,
     });
-    const timing = syncTimingFor(frameAirtime);
-    const node = new SyncNode({ ...timing, ...o.sync, store, now, wallNow: now, random, mtu: codec.payloadCapacity() });
-    const dutyCycle = createDutyCycle({ clock: this.clock, fraction: o.dutyFraction ?? 0.01 });
+    const timing = syncTimingFor(frameAirtime, dutyFraction);
+    const node = new SyncNode({
+      ...timing, ...o.sync, store, now, wallNow: now, random, mtu: codec.payloadCapacity(), stationId: shortTag(signer.author),
+      awaiting: (station) => codec.receivingFrom(station),
+    });
+    late.node = node;
+    const dutyCycle = createDutyCycle({ clock: this.clock, fraction: dutyFraction });
     const names = new Map(signers.map((s, j) => [s.author, o.names[j] as string]));
     const station = createStation({
-      node, link, codec, dutyCycle, clock: this.clock, frontier: () => store.frontier(),
+      node, link, codec, dutyCycle, clock: this.clock, random, frontier: () => store.frontier(),
       authorByShort: (short) => store.authorByShort(short), names: (a) => names.get(a),
     });
     return siteApi({ name, signer, store, node, codec, dutyCycle, link, station });

@@ -6,22 +6,30 @@
  * and booked when the link says it really went on the air (after carrier
  * sense): with nothing else handed over in between, the check at hand-over
  * still holds at that later moment, so the budget is never exceeded whatever
- * the protocol wants. Sync messages are pulled from the node only when a frame can go out
- * at once, so nothing waits in a queue going stale while the budget refills
- * (the node keeps its own due answers, and drops those overheard meanwhile).
+ * the protocol wants. A sync message is pulled from the node only when it can
+ * go out at once (budget and pacer allow), so nothing waits in a queue going
+ * stale while the budget refills (the node keeps its own due answers, and
+ * drops those overheard meanwhile); its frames are budgeted as a whole and go
+ * back to back. The air layer's nacks and re-sends go first. Timings derive
+ * from the frame airtime and the budget (station-timing.ts).
  * It also tracks the stations it hears (last heard, RSSI, SNR, how far behind
  * or ahead of us they are) for the status API.
  */
 import type { AuthorId } from "../engine/ids.js";
-import { frontierTotal, type Frontier } from "../engine/frontier.js";
-import type { SyncMessage } from "../engine/sync/messages.js";
-import type { SyncNode, SyncNodeOptions } from "../engine/sync/sync-node.js";
+import type { Frontier } from "../engine/frontier.js";
+import type { SyncNode } from "../engine/sync/sync-node.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import type { AirCodec } from "./air/codec.js";
-import { FRAME_KIND, KIND_MASK, OFFSET, STATION_ID_BYTES } from "./air/constants.js";
+import { createPacer } from "./pacer.js";
+import { PACE_BURST_FRAMES, PULL_FRAMES, START_JITTER_FRAMES } from "./station-timing.js";
+import { FRAME_KIND, KIND_MASK, OFFSET } from "./air/constants.js";
 import type { CancelTimer, Clock } from "./clock.js";
 import type { AirtimeBucket, DutyCycle } from "./duty-cycle.js";
+import { createHeardStations, type HeardStation } from "./heard-stations.js";
 import type { Link, ReceivedFrame } from "./link.js";
+
+export * from "./station-timing.js";
+export type { HeardStation } from "./heard-stations.js";
 
 /**
  * Silence after our own frame before the next: the receivers' radios switch
@@ -35,49 +43,6 @@ export const TX_GAP_MS = 50;
  * sense, a busy channel) before the station stops waiting for it, in frames.
  */
 const TRANSMIT_WAIT_FRAMES = 20;
-
-/**
- * The sync node's back-offs in units of one full frame's airtime: a random
- * back-off only separates stations if its window spans several frames (at
- * SF9 a frame is 1.3 s; the engine's defaults assume a fast channel).
- */
-export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap: 0.5, retry: 16, trickleMin: 4 } as const;
-
-/** Silence after a fragment, in full frames, before a receiver asks for the missing rest. */
-export const AIR_STALL_FRAMES = 3;
-
-/** Trickle's longest beacon interval on a radio link: a converged network beacons a few times an hour at most. */
-export const RADIO_TRICKLE_MAX_MS = 60 * 60_000;
-
-/** Sync node timings for a link whose longest frame takes `frameAirtimeMs` on the air. */
-export function syncTimingFor(frameAirtimeMs: number): Partial<SyncNodeOptions> {
-  const f = Math.max(frameAirtimeMs, 1);
-  const t = SYNC_TIMING_FRAMES;
-  return {
-    frontierDelayMs: t.frontier * f,
-    answerDelayMs: t.answer * f,
-    requestDelayMs: t.request * f,
-    frameGapMs: t.frameGap * f,
-    requestRetryMs: t.retry * f,
-    trickle: { iminMs: t.trickleMin * f, imaxMs: Math.max(RADIO_TRICKLE_MAX_MS, 8 * t.trickleMin * f), k: 1 },
-  };
-}
-
-/** What the station knows of another station it hears. */
-export interface HeardStation {
-  /** The sender's station id (its author short tag), hex. */
-  readonly station: string;
-  /** The member's name, when the station id is a configured member's. */
-  readonly name?: string;
-  lastHeardAt: number;
-  rssi?: number;
-  snr?: number;
-  frames: number;
-  /** Events we hold that it lacks, from its last beacon (estimate) or complete frontier (exact). */
-  behind?: number;
-  /** Events it holds that we lack, likewise. */
-  ahead?: number;
-}
 
 export interface StationStatus {
   readonly airtime: {
@@ -109,6 +74,8 @@ export interface StationOptions {
   readonly clock: Clock;
   readonly log?: Logger;
   readonly txGapMs?: number;
+  /** Uniform [0, 1) source for the start jitter (see START_JITTER_FRAMES); seed it for reproducible runs. */
+  readonly random?: () => number;
 }
 
 export interface Station {
@@ -119,12 +86,27 @@ export interface Station {
   status(): StationStatus;
 }
 
+/** The frames of one message (or one re-sent fragment, one nack): budgeted as a whole, then sent back to back. */
+interface Unit {
+  readonly frames: Uint8Array[];
+  readonly airtimeMs: number;
+  /** A sync message waits for the pacer; air-layer frames (nacks, re-sends) complete messages under way and do not. */
+  readonly paced: boolean;
+  /** Whether the budget for the whole unit was found and its first frame handed over. */
+  started: boolean;
+  /** The jittered start, drawn once the budget allows the unit. */
+  startAt: number | null;
+}
+
 export function createStation(o: StationOptions): Station {
   const log = (o.log ?? silentLogger).child({ component: "station" });
   const gap = o.txGapMs ?? TX_GAP_MS;
+  const random = o.random ?? Math.random;
   const maxFrameAirtime = o.link.airtimeMs(o.codec.mtu);
-  const heard = new Map<string, HeardStation>();
-  const outbox: Uint8Array[] = [];
+  const pacer = createPacer(o.clock, o.dutyCycle.budgetMs / o.dutyCycle.windowMs, PACE_BURST_FRAMES * maxFrameAirtime);
+  const pullAirtime = PULL_FRAMES * maxFrameAirtime;
+  const heard = createHeardStations(o);
+  const outbox: Unit[] = [];
   const counts = { framesSent: 0, bytesSent: 0, framesReceived: 0, airtimeMs: 0 };
   let busyUntil = 0;
   /** A frame is with the link and has not started on the air yet (radio links only). */
@@ -135,21 +117,34 @@ export function createStation(o: StationOptions): Station {
   let plannedAt = Number.POSITIVE_INFINITY;
   let running = false;
 
-  /** When the next frame may start: after our last one, and within the budget. */
-  function nextStart(airtime: number): number {
-    return Math.max(busyUntil, o.dutyCycle.earliestStart(airtime));
+  function unitOf(encoded: readonly Uint8Array[], paced: boolean): Unit {
+    const frames = [...encoded]; // the codec keeps its own array to answer nacks
+    const airtimeMs = frames.reduce((sum, f) => sum + o.link.airtimeMs(f.length), 0);
+    return { frames, airtimeMs, paced, started: false, startAt: null };
+  }
+
+  /** When the unit's next frame may start: after our last frame, and (for its first) within the budget, jittered. */
+  function unitStart(u: Unit, now: number): number {
+    if (u.started) return busyUntil;
+    const paced = u.paced ? pacer.readyAt(u.airtimeMs) : now;
+    const allowed = Math.max(busyUntil, paced, o.dutyCycle.earliestStart(u.airtimeMs));
+    if (allowed > now) {
+      u.startAt = null;
+      return allowed;
+    }
+    u.startAt ??= now + random() * START_JITTER_FRAMES * maxFrameAirtime;
+    return u.startAt;
   }
 
   function plan(): void {
     if (!running) return;
     const now = o.clock.now();
     let wake: number;
+    const head = outbox[0];
     if (handedAt !== null) wake = handedAt + transmitWaitMs; // woken sooner by onTransmit
-    else if (outbox.length > 0) wake = nextStart(o.link.airtimeMs((outbox[0] as Uint8Array).length));
-    else {
-      wake = Math.min(o.node.nextWake(), o.codec.nextWake());
-      if (wake <= now) wake = nextStart(maxFrameAirtime);
-    }
+    else if (head?.started) wake = unitStart(head, now);
+    else if (head) wake = Math.min(unitStart(head, now), pullAt(o.codec.nextWake(), now));
+    else wake = Math.min(pullAt(o.codec.nextWake(), now), Math.max(pullAt(o.node.nextWake(), now), pacer.readyAt(pullAirtime)));
     wake = Math.max(wake, now);
     if (timer && wake >= plannedAt) return;
     timer?.();
@@ -157,11 +152,26 @@ export function createStation(o: StationOptions): Station {
     timer = o.clock.at(wake, pump);
   }
 
+  /** When something due at `due` can be pulled: after our last frame, with budget for a full frame. */
+  function pullAt(due: number, now: number): number {
+    return due > now ? due : Math.max(busyUntil, o.dutyCycle.earliestStart(maxFrameAirtime));
+  }
+
+  /**
+   * Air-layer frames (re-sent fragments, nacks: each its own unit) go first,
+   * even ahead of a message still waiting for its budget: they complete
+   * messages already on their way. Then, with the outbox empty and the
+   * pacer ready for a typical message, the node's most urgent message: made
+   * when it can go, it is what the node knows now, not minutes ago.
+   */
   function pull(): void {
-    outbox.push(...o.codec.poll());
-    for (const message of o.node.poll()) {
+    // Taken only when they can go at once: a nack kept waiting for the budget would be repeated meanwhile.
+    if (outbox[0]?.started || !o.dutyCycle.canSend(maxFrameAirtime)) return;
+    outbox.unshift(...o.codec.poll().map((frame) => unitOf([frame], false)));
+    if (outbox.length > 0 || pacer.readyAt(pullAirtime) > o.clock.now()) return;
+    for (const message of o.node.poll(1)) {
       try {
-        outbox.push(...o.codec.encode(message));
+        outbox.push(unitOf(o.codec.encode(message), true));
       } catch (err) {
         log.error("a sync message is too large to send; dropped", { bytes: message.length, error: String(err) });
       }
@@ -177,20 +187,26 @@ export function createStation(o: StationOptions): Station {
       log.warn("the radio did not send a frame in time; going on", { waitedMs: now - handedAt });
       handedAt = null;
     }
-    if (handedAt === null && now >= busyUntil && outbox.length === 0 && o.dutyCycle.canSend(maxFrameAirtime)) pull();
-    const frame = outbox[0];
-    if (frame && handedAt === null && now >= busyUntil) {
-      const airtime = o.link.airtimeMs(frame.length);
-      if (o.dutyCycle.canSend(airtime)) {
-        outbox.shift();
-        counts.framesSent++;
-        counts.bytesSent += frame.length;
-        if (radioBooking) handedAt = now;
-        else onAir(airtime);
-        o.link.send(frame);
-      }
-    }
+    if (handedAt === null && now >= busyUntil) pull();
+    const unit = outbox[0];
+    if (unit && handedAt === null && now >= unitStart(unit, now)) send(unit);
     plan();
+  }
+
+  /** Hands the unit's next frame to the link; the budget is checked for every frame, so it is never exceeded. */
+  function send(unit: Unit): void {
+    const frame = unit.frames[0] as Uint8Array;
+    const airtime = o.link.airtimeMs(frame.length);
+    if (!o.dutyCycle.canSend(airtime)) return;
+    if (!unit.started) pacer.spend(unit.airtimeMs);
+    unit.started = true;
+    unit.frames.shift();
+    if (unit.frames.length === 0) outbox.shift();
+    counts.framesSent++;
+    counts.bytesSent += frame.length;
+    if (radioBooking) handedAt = o.clock.now();
+    else onAir(airtime);
+    o.link.send(frame);
   }
 
   /** A frame of ours went on the air now: book it, and keep the transmitter until it is done. */
@@ -201,56 +217,16 @@ export function createStation(o: StationOptions): Station {
     handedAt = null;
   }
 
-  function heardFrom(frame: ReceivedFrame): HeardStation {
-    const id = Buffer.from(frame.bytes.subarray(OFFSET.sender, OFFSET.sender + STATION_ID_BYTES));
-    const key = id.toString("hex");
-    let h = heard.get(key);
-    if (!h) {
-      const author = o.authorByShort?.(id);
-      const name = author ? o.names?.(author) : undefined;
-      h = { station: key, ...(name ? { name } : {}), lastHeardAt: 0, frames: 0 };
-      heard.set(key, h);
-    }
-    h.lastHeardAt = o.clock.now();
-    h.frames++;
-    if (frame.rssi !== undefined) h.rssi = frame.rssi;
-    if (frame.snr !== undefined) h.snr = frame.snr;
-    return h;
-  }
-
-  /** Beacons carry the sender's event total; a complete frontier says exactly who lacks what. */
-  function learnLag(h: HeardStation, m: SyncMessage): void {
-    const mine = o.frontier();
-    if (m.type === "beacon") {
-      const ours = frontierTotal(mine);
-      h.behind = Math.max(0, ours - m.total);
-      h.ahead = Math.max(0, m.total - ours);
-    } else if (m.type === "frontier" && m.pages === 1) {
-      let behind = 0;
-      let ahead = 0;
-      const listed = new Map<string, number>(m.entries.map((e) => [Buffer.from(e.short).toString("hex"), e.seq]));
-      for (const [author, seq] of mine) {
-        const theirs = listed.get(author.slice(0, STATION_ID_BYTES * 2)) ?? 0;
-        behind += Math.max(0, seq - theirs);
-        ahead += Math.max(0, theirs - seq);
-        listed.delete(author.slice(0, STATION_ID_BYTES * 2));
-      }
-      for (const seq of listed.values()) ahead += seq;
-      h.behind = behind;
-      h.ahead = ahead;
-    }
-  }
-
   function receive(frame: ReceivedFrame): void {
     counts.framesReceived++;
     const r = o.codec.receive(frame.bytes);
     // A fragment names its message's origin, which is not its transmitter when another station re-sends
     // it: only whole messages and nacks say who we hear, and how well.
     const kind = (frame.bytes[OFFSET.type] ?? 0) & KIND_MASK;
-    const h = r.kind !== "dropped" && kind !== FRAME_KIND.fragment ? heardFrom(frame) : undefined;
+    const h = r.kind !== "dropped" && kind !== FRAME_KIND.fragment ? heard.from(frame) : undefined;
     if (r.kind === "message") {
-      const m = o.node.receive(r.message);
-      if (m && h) learnLag(h, m);
+      const m = o.node.receive(r.message, r.from);
+      if (m && h) heard.learn(h, m);
     }
     plan();
   }
@@ -285,8 +261,8 @@ export function createStation(o: StationOptions): Station {
         framesSent: counts.framesSent,
         bytesSent: counts.bytesSent,
         framesReceived: counts.framesReceived,
-        queued: outbox.length,
-        heard: [...heard.values()].map((h) => ({ ...h })),
+        queued: outbox.reduce((n, u) => n + u.frames.length, 0),
+        heard: heard.list(),
       };
     },
   };

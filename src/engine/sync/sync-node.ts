@@ -3,152 +3,95 @@
  * the clock and random source injected, so it is deterministic under test and
  * knows nothing of radios.
  *
- * - Beacons carry the frontier digest on a Trickle timer.
- * - A station that hears a digest unlike its own broadcasts its frontier after
- *   a random back-off, unless it first hears a frontier with its own digest.
- * - From a frontier, a station learns what it lacks (and requests ranges) and
- *   what the sender lacks (and offers them).
- * - Answers wait a random back-off; any part of an answer overheard from
- *   another station is dropped from it, so one transmission serves everyone.
+ * - Beacons carry the frontier digest on a Trickle timer (RFC 6206): fast
+ *   after a change, backing off while all agree, suppressed by k beacons
+ *   that said the same. A station that hears a different digest broadcasts
+ *   its frontier after a random back-off, unless it first hears a frontier
+ *   with its own digest; during an exchange, at most every `frontierHoldMs`
+ *   (announcer.ts).
+ * - From a frontier, a station learns what it lacks and requests it from the
+ *   station that showed it (wants.ts): that station answers at once, others
+ *   stay quiet; a request nobody answered goes to anyone. Only gaps are asked
+ *   for: events received beyond a gap, or on their way, are not. A feed whose
+ *   origin it does not hear is asked open-ended, and the relay forwards what
+ *   it receives later (pipelining: no frontier round per hop).
+ * - From a frontier it also learns what the sender lacks, and offers it after
+ *   a back-off (a lost request then costs no round on a lossy link).
+ * - Answers to requests that name nobody wait a random back-off; any part of
+ *   them overheard from another station is dropped, so one transmission
+ *   serves everyone. What a requester shows it holds is struck from what it
+ *   is owed (answers.ts).
  * - Every station serves every member's feed: store-and-forward.
- * - Fresh events go before backfill.
+ * - Fresh events go before backfill, then the mapping's type priorities.
  */
-import type { CborValue } from "../cbor.js";
-import { FRESH_WINDOW_MS } from "../constants.js";
-import { shortTag, frontierTotal, type Frontier } from "../frontier.js";
+import { shortTag, frontierTotal } from "../frontier.js";
 import type { AuthorId } from "../ids.js";
-import type { IngestReport } from "../store/ingest-types.js";
-import { decodeMessage, encodeMessage, type FrontierEntry, type RangeRequest, type SyncMessage } from "./messages.js";
-import { createTrickle, type Trickle, type TrickleOptions } from "./trickle.js";
-import { rangeSetAdd, rangeSetRemove, rangeSetSize, type RangeSet } from "./range-set.js";
+import { Announcer } from "./announcer.js";
+import { Answers, EVENTS_HEADER_BYTES } from "./answers.js";
+import {
+  decodeMessage, encodeMessage, frontierPages, peekEventsRange, requestMessages,
+  type EventsMessage, type FrontierMessage, type RequestMessage, type SyncMessage,
+} from "./messages.js";
+import { resolveSyncOptions, type ResolvedSyncOptions, type SyncNodeOptions, type SyncStats } from "./sync-options.js";
+import { Wants } from "./wants.js";
 
-/** What the sync node needs from a store. The SQLite store implements it. */
-export interface SyncStore {
-  frontier(): Frontier;
-  digest(): Uint8Array;
-  headSeq(author: AuthorId): number;
-  authorByShort(short: Uint8Array): AuthorId | undefined;
-  wireItems(author: AuthorId, from: number, to: number, maxBytes: number): WireBatch;
-  ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport;
-}
+export { EVENTS_HEADER_BYTES };
+export { SYNC_DEFAULTS, type SyncNodeOptions, type SyncStats, type SyncStore, type WireBatch } from "./sync-options.js";
 
-/** Consecutive wire items of one feed, as a store hands them out for an answer. */
-export interface WireBatch {
-  readonly items: CborValue[];
-  readonly bytes: number;
-  /** HLC wall of the newest item: fresh events go before backfill. */
-  readonly newestWall: number;
-  /** Record types the items write (for the mapping's priorities). */
-  readonly types?: readonly string[];
-  /** True when every item is an attachment's metadata: those go last. */
-  readonly attachmentsOnly?: boolean;
-}
+/** Unanswered requests to the station that showed the events before a request names nobody. */
+const DESIGNATED_TRIES = 2;
+/** Give up on a range after this many unanswered requests to a silent station; the next frontier heard brings it back. */
+const MAX_REQUEST_TRIES = 6;
 
-/** Priority of an answer made only of attachment metadata: below every record type's (0..9). */
-const ATTACHMENT_PRIORITY = -1;
-
-/** Protocol timing defaults, chosen for a LoRa channel where one frame takes 0.1–2 s of airtime. */
-export const SYNC_DEFAULTS = {
-  trickle: { iminMs: 2_000, imaxMs: 10 * 60_000, k: 1 } satisfies TrickleOptions,
-  /** Back-off before broadcasting our frontier after hearing a different digest. */
-  frontierDelayMs: 1_500,
-  /** Back-off before answering a request: long enough to overhear another station's answer. */
-  answerDelayMs: 1_500,
-  /** Back-off before requesting what a frontier showed us to lack. */
-  requestDelayMs: 500,
-  /** Wait before asking again for a range nobody answered; doubles per retry. */
-  requestRetryMs: 4_000,
-  /** Gap between successive frames of one answer, so others can overhear and suppress. */
-  frameGapMs: 200,
-  /** Bytes per message of events; the radio layer fragments larger single events. */
-  mtu: 200,
-};
-
-export interface SyncNodeOptions {
-  readonly store: SyncStore;
-  /** Monotonic time (ms) for timers; never the wall clock, which may be skewed or stepped. */
-  readonly now: () => number;
-  /** Wall-clock time (ms since the epoch), compared with HLC stamps to tell fresh events from backfill. */
-  readonly wallNow?: () => number;
-  readonly random: () => number;
-  readonly mtu?: number;
-  readonly trickle?: TrickleOptions;
-  readonly frontierDelayMs?: number;
-  readonly answerDelayMs?: number;
-  readonly requestDelayMs?: number;
-  readonly requestRetryMs?: number;
-  readonly frameGapMs?: number;
-  /** Called after every ingest of received events. */
-  readonly onIngest?: (report: IngestReport, author: AuthorId) => void;
-  /** A record type's priority (0..9, higher first) from the mapping; 0 for types it does not name. */
-  readonly priorityOf?: (type: string) => number;
-}
-
-interface Answer {
-  ranges: RangeSet;
-  due: number;
-}
-
-interface Want {
-  to: number;
-  askedTo: number;
-  nextAsk: number;
-  retries: number;
-}
-
-/** Counters a status page shows. */
-export interface SyncStats {
-  framesSent: Record<SyncMessage["type"], number>;
-  bytesSent: number;
-  framesReceived: number;
-  dropped: Record<string, number>;
-  /** Events this node was about to send but overheard from another station first. */
-  suppressedEvents: number;
-}
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 
 export class SyncNode {
-  private readonly o: Required<Omit<SyncNodeOptions, "onIngest">> & Pick<SyncNodeOptions, "onIngest">;
-  private readonly trickle: Trickle;
-  private frontierDue: number | null = null;
-  private readonly answers = new Map<AuthorId, Answer>();
-  private readonly wants = new Map<AuthorId, Want>();
+  private readonly o: ResolvedSyncOptions;
+  private readonly announcer: Announcer;
+  /** Control messages made and not yet sent (a poll may take fewer than are due). */
+  private readonly control: SyncMessage[] = [];
+  private readonly wants: Wants;
+  private readonly answers: Answers;
+  /** When each station was last heard (directly): a feed whose origin we hear needs no relay to forward it. */
+  private readonly lastHeard = new Map<string, number>();
+  /** When each station was last heard sending events. */
+  private readonly sending = new Map<string, number>();
   readonly stats: SyncStats = {
     framesSent: { beacon: 0, frontier: 0, request: 0, events: 0 },
     bytesSent: 0,
     framesReceived: 0,
     dropped: {},
     suppressedEvents: 0,
+    duplicateEvents: 0,
   };
 
   constructor(options: SyncNodeOptions) {
-    this.o = {
-      mtu: SYNC_DEFAULTS.mtu,
-      trickle: SYNC_DEFAULTS.trickle,
-      frontierDelayMs: SYNC_DEFAULTS.frontierDelayMs,
-      answerDelayMs: SYNC_DEFAULTS.answerDelayMs,
-      requestDelayMs: SYNC_DEFAULTS.requestDelayMs,
-      requestRetryMs: SYNC_DEFAULTS.requestRetryMs,
-      frameGapMs: SYNC_DEFAULTS.frameGapMs,
-      wallNow: Date.now,
-      priorityOf: () => 0,
-      ...options,
-    };
-    this.trickle = createTrickle(this.o.trickle, this.o.random, this.o.now());
+    const o = resolveSyncOptions(options);
+    this.o = o;
+    this.announcer = new Announcer(o, o.now());
+    this.wants = new Wants({
+      random: o.random, requestDelayMs: o.requestDelayMs, retryMs: o.requestRetryMs, holeDelayMs: o.holeDelayMs,
+      busyWaitMs: o.busyWaitMs, designatedTries: DESIGNATED_TRIES, maxTries: MAX_REQUEST_TRIES,
+      busy: (station) => station !== undefined && (this.sending.get(hex(station)) ?? -Infinity) > o.now() - o.busyWaitMs,
+      heardSince: (station, since) => (this.lastHeard.get(hex(station)) ?? -Infinity) > since,
+    });
+    this.answers = new Answers(o);
   }
 
   /** Call after this site appended events: neighbours should hear of it soon. */
   localChange(): void {
-    this.trickle.inconsistent(this.o.now());
+    this.announcer.announce(this.o.now());
   }
 
   // ------------------------------------------------------------ receive
 
   /**
-   * Handles one received message. Bad ones are dropped and counted, never
-   * thrown; a good one is handed back (the radio station learns from beacons
-   * and frontiers how far behind the sender is).
+   * Handles one received message, from the station `from` when the link
+   * tells (its station id). Bad ones are dropped and counted, never thrown; a
+   * good one is handed back (the radio station learns from beacons and
+   * frontiers how far behind the sender is).
    */
-  receive(frame: Uint8Array): SyncMessage | undefined {
+  receive(frame: Uint8Array, from?: Uint8Array): SyncMessage | undefined {
     this.stats.framesReceived++;
     const parsed = decodeMessage(frame);
     if (!parsed.ok) {
@@ -157,225 +100,186 @@ export class SyncNode {
     }
     const m = parsed.message;
     const now = this.o.now();
+    if (from) this.lastHeard.set(hex(from), now);
     switch (m.type) {
       case "beacon":
         this.onDigest(m.digest, now);
         break;
       case "frontier":
         this.onDigest(m.digest, now);
-        this.onFrontier(m.entries, m.pages === 1, now);
+        this.onFrontier(m, from, now);
         break;
       case "request":
-        this.onRequest(m.ranges, now);
+        this.onRequest(m, from, now);
         break;
       case "events":
-        this.onEvents(m.short, m.start, m.items, now);
+        if (from) this.sending.set(hex(from), now);
+        this.onEvents(m, from, now);
         break;
     }
+    this.announcer.settle(this.busy(), now);
     return m;
+  }
+
+  /**
+   * Whether a message that begins with `prefix` (its first fragment) carries
+   * anything this station lacks; the air layer does not ask again for the
+   * rest of one that does not.
+   */
+  wantsMessage(prefix: Uint8Array): boolean {
+    const r = peekEventsRange(prefix);
+    if (!r) return true;
+    const author = this.o.store.authorByShort(r.short);
+    if (author === undefined || this.wants.holds(author, r.start, r.end, this.o.store.headSeq(author))) return false;
+    // The rest is being recovered: do not ask for these events meanwhile.
+    this.wants.coming(author, r.start, r.end, this.o.now() + 2 * Math.max(this.o.holeDelayMs, this.o.busyWaitMs));
+    return true;
+  }
+
+  /**
+   * Station `peer` asks for the rest of a message that begins with `prefix`.
+   * Returns false when it is known to hold what the message carries (it only
+   * overheard it): not worth re-sending. Otherwise what it carries is on its
+   * way to that station, and is struck from what we owe it.
+   */
+  peerRecovering(peer: Uint8Array, prefix: Uint8Array): boolean {
+    const r = peekEventsRange(prefix);
+    const author = r ? this.o.store.authorByShort(r.short) : undefined;
+    if (!r || !author) return true;
+    if (this.answers.knownToHold(author, hex(peer), r.end)) return false;
+    this.answers.coming(author, hex(peer), r.start, r.end);
+    return true;
   }
 
   private drop(reason: string): void {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
   }
 
-  private onDigest(digest: Uint8Array, now: number): void {
-    if (Buffer.from(digest).equals(Buffer.from(this.o.store.digest()))) {
-      this.trickle.consistent();
-      this.frontierDue = null; // someone already said what we would say
-      return;
-    }
-    this.trickle.inconsistent(now);
-    this.frontierDue ??= now + this.o.random() * this.o.frontierDelayMs;
+  /** An exchange is under way: we lack or owe events. */
+  private busy(): boolean {
+    return this.wants.size > 0 || this.answers.size > 0;
   }
 
-  private onFrontier(entries: readonly FrontierEntry[], complete: boolean, now: number): void {
-    const mine = this.o.store.frontier();
+  private onDigest(digest: Uint8Array, now: number): void {
+    this.announcer.heard(Buffer.from(digest).equals(Buffer.from(this.o.store.digest())), this.busy(), now);
+  }
+
+  /**
+   * A frontier shows what we lack (asked for, of its sender) and what its
+   * sender lacks: offered after a back-off, unless we serve it that feed
+   * already or hear another station send it first.
+   */
+  private onFrontier(m: FrontierMessage, from: Uint8Array | undefined, now: number): void {
     const listed = new Set<AuthorId>();
-    for (const e of entries) {
+    const requester = from ? hex(from) : "";
+    const offer = (author: AuthorId, seq: number) => {
+      const head = this.o.store.headSeq(author);
+      if (seq < head && !this.answers.serves(author, requester)) {
+        this.answers.offer(author, seq + 1, head, now + this.o.random() * this.o.answerDelayMs, requester, false);
+      }
+    };
+    for (const e of m.entries) {
       const author = this.o.store.authorByShort(e.short);
       if (!author) {
         this.drop("unknown-author");
         continue;
       }
       listed.add(author);
-      const have = mine.get(author) ?? 0;
-      if (e.seq > have) this.want(author, e.seq, now);
-      else if (e.seq < have) this.offer(author, e.seq + 1, have, now);
+      this.wants.learn(author, e.seq, this.o.store.headSeq(author), from, this.needsRelay(author), now);
+      this.answers.holds(author, requester, e.seq);
+      offer(author, e.seq);
     }
-    if (complete) {
-      for (const [author, have] of mine) if (!listed.has(author)) this.offer(author, 1, have, now);
-    }
+    if (m.pages === 1) for (const author of this.o.store.frontier().keys()) if (!listed.has(author)) offer(author, 0);
   }
 
-  private want(author: AuthorId, to: number, now: number): void {
-    const w = this.wants.get(author);
-    if (w) {
-      w.to = Math.max(w.to, to);
-      if (w.to > w.askedTo) w.nextAsk = Math.min(w.nextAsk, now + this.o.random() * this.o.requestDelayMs);
-    } else {
-      this.wants.set(author, { to, askedTo: 0, nextAsk: now + this.o.random() * this.o.requestDelayMs, retries: 0 });
-    }
+  /** A feed whose origin we have never heard comes through a relay: ask it open-ended. */
+  private needsRelay(author: AuthorId): boolean {
+    // A link that never says who sent what (lastHeard empty) gives no ground for it.
+    return this.lastHeard.size > 0 && !this.lastHeard.has(hex(shortTag(author)));
   }
 
-  private offer(author: AuthorId, from: number, to: number, now: number): void {
-    const a = this.answers.get(author);
-    if (a) {
-      a.ranges = rangeSetAdd(a.ranges, from, to);
-    } else {
-      this.answers.set(author, { ranges: [[from, to]], due: now + this.o.random() * this.o.answerDelayMs });
-    }
-  }
-
-  private onRequest(ranges: readonly RangeRequest[], now: number): void {
-    for (const r of ranges) {
+  private onRequest(m: RequestMessage, from: Uint8Array | undefined, now: number): void {
+    const mine = !m.responder || !this.o.stationId || Buffer.compare(m.responder, this.o.stationId) === 0;
+    const requester = from ? hex(from) : "";
+    const lowest = new Map<AuthorId, number>();
+    for (const r of m.ranges) {
       const author = this.o.store.authorByShort(r.short);
       if (!author) {
         this.drop("unknown-author");
         continue;
       }
+      lowest.set(author, Math.min(r.from, lowest.get(author) ?? r.from));
       const head = this.o.store.headSeq(author);
-      if (head >= r.from) this.offer(author, r.from, Math.min(r.to, head), now);
-      // Someone else asked for what we want: their answer will serve us too.
-      const w = this.wants.get(author);
-      if (w && r.to >= w.to && r.from <= this.o.store.headSeq(author) + 1) {
-        w.askedTo = Math.max(w.askedTo, r.to);
-        w.nextAsk = now + this.retryDelay(w);
+      if (mine) {
+        const due = m.responder ? now : now + this.o.random() * this.o.answerDelayMs;
+        this.answers.offer(author, r.from, Math.min(r.to ?? head, head), due, requester, m.responder !== undefined);
+        // Asked by name, or we hold the start of it: forward what comes later through us.
+        if (r.to === null && (m.responder || head >= r.from)) {
+          this.answers.follow(author, requester, now + this.o.followTtlMs, m.responder !== undefined);
+        }
       }
+      // Someone else asked for what we want: their answer will serve us too.
+      this.wants.othersAsked(author, r.from, r.to, head, now);
     }
+    // A request lists what its sender lacks from its head on: it holds everything before.
+    for (const [author, seq] of lowest) this.answers.holds(author, requester, seq - 1);
   }
 
-  private onEvents(short: Uint8Array, start: number, items: readonly CborValue[], now: number): void {
-    const author = this.o.store.authorByShort(short);
+  private onEvents(m: EventsMessage, from: Uint8Array | undefined, now: number): void {
+    const author = this.o.store.authorByShort(m.short);
     if (!author) return this.drop("unknown-author");
-    const end = start + items.length - 1;
-    const a = this.answers.get(author);
-    if (a) {
-      const before = rangeSetSize(a.ranges);
-      a.ranges = rangeSetRemove(a.ranges, start, end);
-      this.stats.suppressedEvents += before - rangeSetSize(a.ranges); // overheard: no need to send them ourselves
-      if (a.ranges.length === 0) this.answers.delete(author);
+    const start = m.start;
+    const end = start + m.items.length - 1;
+    this.stats.suppressedEvents += this.answers.overheard(author, start, end); // no need to send them ourselves
+    if (from) this.answers.holds(author, hex(from), end); // a station sends from its store: it holds all up to `end`
+    const before = this.o.store.headSeq(author);
+    if (this.wants.holds(author, start, end, before)) {
+      this.stats.duplicateEvents += m.items.length;
+      return;
     }
-    if (end <= this.o.store.headSeq(author)) return; // all known: nothing to ingest
-    const report = this.o.store.ingestWire(author, start, items);
+    const report = this.o.store.ingestWire(author, start, m.items);
     this.o.onIngest?.(report, author);
-    const w = this.wants.get(author);
-    const head = this.o.store.headSeq(author);
-    if (w && head >= w.to) this.wants.delete(author);
-    else if (w) w.retries = 0; // progress: the range is being answered
-    if (report.applied > 0) this.trickle.inconsistent(now);
+    const after = this.o.store.headSeq(author);
+    this.wants.received(author, { start, end, before, after }, from, this.needsRelay(author), now);
+    if (after > before) this.answers.ingested(author, before + 1, after, now, this.o.random() * this.o.answerDelayMs);
+    if (before === 0 && after > 0) this.announcer.announce(now); // a feed new to us: neighbours may lack it too
+    else if (after > before && !this.answers.followed(author) && !this.busy()) this.announcer.changed(now);
   }
 
   // ------------------------------------------------------------ send
 
   /** The earliest time at which `poll` may have something to send. */
   nextWake(): number {
-    let t = this.trickle.nextWake();
-    if (this.frontierDue !== null) t = Math.min(t, this.frontierDue);
-    for (const w of this.wants.values()) t = Math.min(t, w.nextAsk);
-    for (const a of this.answers.values()) t = Math.min(t, a.due);
-    return t;
+    if (this.control.length > 0) return this.o.now();
+    return Math.min(this.announcer.nextWake(), this.wants.nextWake(), this.answers.nextWake());
   }
 
-  /** Frames due now, most urgent first; at most `budget` of them. */
+  /** Messages due now, most urgent first (beacon, frontier, requests, events); at most `budget` of them. */
   poll(budget = Number.POSITIVE_INFINITY): Uint8Array[] {
     const now = this.o.now();
-    const out: SyncMessage[] = [];
-    if (this.trickle.due(now)) {
-      out.push({ type: "beacon", digest: this.o.store.digest(), total: frontierTotal(this.o.store.frontier()) });
-    }
-    if (this.frontierDue !== null && now >= this.frontierDue) {
-      this.frontierDue = null;
-      out.push(...this.frontierMessages());
-    }
-    out.push(...this.requestMessages(now));
-    out.push(...this.answerMessages(now, budget - out.length));
-    const frames = out.slice(0, Math.max(0, budget)).map((m) => {
+    this.announcer.settle(this.busy(), now);
+    this.queueControl(now);
+    const out = this.control.splice(0, Math.max(0, budget));
+    out.push(...this.answers.next(now, budget - out.length));
+    return out.map((m) => {
       const bytes = encodeMessage(m);
       this.stats.framesSent[m.type]++;
       this.stats.bytesSent += bytes.length;
       return bytes;
     });
-    return frames;
   }
 
-  private frontierMessages(): SyncMessage[] {
-    const digest = this.o.store.digest();
-    const entries = [...this.o.store.frontier()].map(([author, seq]) => ({ short: shortTag(author), seq }));
-    // digest 9 + header ~8 bytes; an entry is 5 bytes of tag plus up to 5 of seq.
-    const perPage = Math.max(1, Math.floor((this.o.mtu - 20) / 10));
-    const pages = Math.max(1, Math.ceil(entries.length / perPage));
-    const out: SyncMessage[] = [];
-    for (let p = 0; p < pages; p++) {
-      out.push({ type: "frontier", digest, page: p, pages, entries: entries.slice(p * perPage, (p + 1) * perPage) });
+  private queueControl(now: number): void {
+    const due = this.announcer.due(now);
+    const store = this.o.store;
+    if (due.beacon) this.control.push({ type: "beacon", digest: store.digest(), total: frontierTotal(store.frontier()) });
+    if (due.frontier) {
+      const entries = [...store.frontier()].map(([author, seq]) => ({ short: shortTag(author), seq }));
+      this.control.push(...frontierPages(store.digest(), entries, this.o.mtu));
     }
-    return out;
-  }
-
-  private requestMessages(now: number): SyncMessage[] {
-    const ranges: RangeRequest[] = [];
-    for (const [author, w] of this.wants) {
-      if (now < w.nextAsk) continue;
-      const have = this.o.store.headSeq(author);
-      if (have >= w.to) {
-        this.wants.delete(author);
-        continue;
-      }
-      if (w.retries >= MAX_REQUEST_RETRIES) {
-        this.wants.delete(author); // relearned from the next frontier we hear
-        continue;
-      }
-      ranges.push({ short: shortTag(author), from: have + 1, to: w.to });
-      w.askedTo = w.to;
-      w.retries++;
-      w.nextAsk = now + this.retryDelay(w);
-    }
-    const perMsg = Math.max(1, Math.floor((this.o.mtu - 6) / 16));
-    const out: SyncMessage[] = [];
-    for (let i = 0; i < ranges.length; i += perMsg) out.push({ type: "request", ranges: ranges.slice(i, i + perMsg) });
-    return out;
-  }
-
-  private retryDelay(w: Want): number {
-    return this.o.requestRetryMs * 2 ** Math.min(w.retries, 6) * (0.75 + 0.5 * this.o.random());
-  }
-
-  /** One frame per due answer, fresh events first; the rest of each answer is rescheduled. */
-  private answerMessages(now: number, budget: number): SyncMessage[] {
-    const due: { author: AuthorId; a: Answer; items: CborValue[]; start: number; end: number; newest: number; priority: number }[] = [];
-    for (const [author, a] of this.answers) {
-      if (now < a.due) continue;
-      const [from, to] = a.ranges[0] as [number, number];
-      const batch = this.o.store.wireItems(author, from, to, this.o.mtu - EVENTS_HEADER_BYTES);
-      if (batch.items.length === 0) {
-        a.ranges = rangeSetRemove(a.ranges, from, to);
-        if (a.ranges.length === 0) this.answers.delete(author);
-        continue;
-      }
-      const end = from + batch.items.length - 1;
-      due.push({ author, a, items: batch.items, start: from, end, newest: batch.newestWall, priority: this.batchPriority(batch) });
-    }
-    const freshAfter = this.o.wallNow() - FRESH_WINDOW_MS;
-    const fresh = (d: (typeof due)[number]) => d.newest >= freshAfter;
-    // Fresh before backfill, then the mapping's record-type priority (attachments last), then newest first.
-    due.sort((x, y) => Number(fresh(y)) - Number(fresh(x)) || y.priority - x.priority || y.newest - x.newest);
-    const out: SyncMessage[] = [];
-    for (const d of due) {
-      if (out.length >= budget) {
-        d.a.due = now + this.o.frameGapMs;
-        continue;
-      }
-      out.push({ type: "events", short: shortTag(d.author), start: d.start, items: d.items });
-      d.a.ranges = rangeSetRemove(d.a.ranges, d.start, d.end);
-      if (d.a.ranges.length === 0) this.answers.delete(d.author);
-      else d.a.due = now + this.o.frameGapMs;
-    }
-    return out;
-  }
-
-  private batchPriority(batch: WireBatch): number {
-    if (batch.attachmentsOnly) return ATTACHMENT_PRIORITY;
-    return Math.max(0, ...(batch.types ?? []).map((t) => this.o.priorityOf(t)));
+    const ranges = this.wants.due(now, (a) => store.headSeq(a), this.o.awaiting).flatMap((d) =>
+      d.ranges.map(([from, to]) => ({ short: shortTag(d.author), from, to, ...(d.responder ? { responder: d.responder } : {}) })));
+    this.control.push(...requestMessages(ranges, this.o.mtu));
   }
 
   /** How many answers and wants are pending (for status and for tests that wait for quiet). */
@@ -384,12 +288,6 @@ export class SyncNode {
   }
 
   trickleInterval(): number {
-    return this.trickle.interval();
+    return this.announcer.interval();
   }
 }
-
-/** Bytes of an events message around its items: version, type, 5-byte short tag, start seq, array header. */
-export const EVENTS_HEADER_BYTES = 12;
-
-/** Give up on a range after this many unanswered requests; the next frontier heard brings it back. */
-const MAX_REQUEST_RETRIES = 6;

@@ -18,6 +18,7 @@ import {
 import { createFrameCodec, type FrameCodec, type OpenedFrame } from "./frame.js";
 import {
   decodeFragmentBody, decodeNackBody, encodeFragmentBody, encodeNackBody, maxFragmentedBytes, messageKey, splitMessage,
+  type NackBody,
 } from "./fragments.js";
 import { deriveFrameKey } from "./network-key.js";
 import { resolveLimits, resolveTiming, type AirLimits, type AirTiming } from "./options.js";
@@ -43,6 +44,21 @@ export interface AirCodecOptions {
   readonly randomBytes?: (n: number) => Uint8Array;
   readonly limits?: Partial<AirLimits>;
   readonly timing?: Partial<AirTiming>;
+  /**
+   * Whether a fragmented message whose first chunk (its first bytes) is
+   * `messageStart` carries anything this station lacks; default: all do. One
+   * that does not is dropped from reassembly at once and never nacked, so a
+   * station does not ask a busy relay to repeat what it only overheard.
+   */
+  readonly wanted?: (messageStart: Uint8Array) => boolean;
+  /**
+   * Station `nacker` asks for the rest of a fragmented message this station
+   * holds; `messageStart` is its first chunk. Return false if the nacker
+   * already has what the message carries (it only overheard it): the nack
+   * is then not answered. Otherwise the sync layer need not send that
+   * station those events again: the re-sent fragments bring them.
+   */
+  readonly onNacked?: (nacker: Uint8Array, messageStart: Uint8Array) => boolean;
 }
 
 export type AirReceiveResult =
@@ -77,6 +93,8 @@ export interface AirCodec {
   nextWake(): number;
   /** Memory held, for tests and the status API. */
   usage(): AirUsage;
+  /** Whether a fragmented message from station `origin` is partly received: the rest may still come. */
+  receivingFrom(origin: Uint8Array): boolean;
 }
 
 export function createAirCodec(options: AirCodecOptions): AirCodec {
@@ -181,6 +199,10 @@ class StationCodec implements AirCodec {
     return Math.min(this.reassembly.nextWake(), this.resender.nextWake());
   }
 
+  receivingFrom(origin: Uint8Array): boolean {
+    return this.reassembly.receiving(origin);
+  }
+
   usage(): AirUsage {
     const t = this.now();
     return {
@@ -219,6 +241,11 @@ class StationCodec implements AirCodec {
       return { kind: "none" };
     }
     this.count({ framesDecoded: 1, fragmentsReceived: 1 });
+    if (r.kind === "stored" && f.index === 0 && this.options.wanted?.(f.chunk) === false) {
+      this.reassembly.forget(opened.sender, f.messageId, t);
+      this.stats.partialsDropped.unwanted += 1;
+      return { kind: "none" };
+    }
     if (r.kind === "stored") return { kind: "none" };
     if (r.kind === "bad-check") {
       this.stats.partialsDropped["bad-check"] += 1;
@@ -234,8 +261,19 @@ class StationCodec implements AirCodec {
     if (!nack) return this.drop("malformed-nack");
     this.count({ framesDecoded: 1, nacksReceived: 1 });
     if (this.reassembly.overheardNack(nack, t)) this.stats.nacksSuppressed += 1;
-    if (this.resender.onNack(nack, t)) this.stats.nacksAnswered += 1;
+    if (!this.nackWanted(opened.sender, nack, t)) this.stats.nacksRefused += 1;
+    else if (this.resender.onNack(nack, t)) this.stats.nacksAnswered += 1;
     return { kind: "none" };
+  }
+
+  /** Asks the caller whether `nacker` needs the message, from the first fragment we hold of it. */
+  private nackWanted(nacker: Uint8Array, nack: NackBody, t: number): boolean {
+    if (!this.options.onNacked) return true;
+    const own = Buffer.compare(nack.origin, this.stationId) === 0;
+    const first = (own ? this.own : this.overheard).get(messageKey(nack.origin, nack.messageId), t)?.[0];
+    const opened = first ? this.frames.open(first) : undefined;
+    const f = opened?.ok ? decodeFragmentBody(opened.body) : undefined;
+    return f?.index !== 0 || this.options.onNacked(nacker, f.chunk);
   }
 }
 

@@ -118,6 +118,13 @@ export const NACK_FIXED_BYTES = STATION_ID_BYTES + 2 + 1;
  */
 export const NACK_BACKOFF_MAX_DOUBLINGS = 5;
 
+/**
+ * Nacks for a partial message whose first fragment is missing: without it the
+ * station cannot tell whether it needs the message, and a sender that knows it
+ * does not need it stays silent; two nacks ride out one lost nack or re-send.
+ */
+export const NACKS_WITHOUT_FIRST = 2;
+
 /** Default frame size: one LoRa packet through an RNode (255 minus the firmware's own header byte). */
 export const DEFAULT_MTU = 254;
 

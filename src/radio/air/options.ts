@@ -47,6 +47,13 @@ export interface AirTiming {
    * the origin, which answers at once, usually goes first and suppresses it.
    */
   readonly answerDelayMs: number;
+  /**
+   * Least wait before a repeated nack for one message: the time its sender
+   * may need before it can answer. Under a duty-cycle budget set it to what
+   * the budget takes to earn a frame (frame airtime / duty), or a nack is
+   * repeated several times before the sender may send anything at all.
+   */
+  readonly nackRepeatMs: number;
 }
 
 export const DEFAULT_LIMITS: AirLimits = {
@@ -64,6 +71,7 @@ export const DEFAULT_LIMITS: AirLimits = {
 export const DEFAULT_TIMING: AirTiming = {
   stallMs: 4_000, // 3 × a full frame at SF9/125 kHz (~1.3 s)
   answerDelayMs: 2_000, // longer than the origin needs to start its answer
+  nackRepeatMs: 8_000, // 2 × stallMs: no duty-cycle wait assumed
 };
 
 /** Limits with defaults filled in; throws RangeError on a bound below 1 (below 0 for maxNackRetries): a programmer error. */

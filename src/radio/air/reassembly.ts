@@ -5,13 +5,14 @@
  * place a bound is checked and an admitted message can always complete.
  *
  * A partial that stops growing is nacked after a randomized stall (doubling
- * per nack sent, up to 32×; at most maxNackRetries nacks), postponed when another
+ * per nack sent, up to 32×, and a repeat never sooner than nackRepeatMs; at
+ * most maxNackRetries nacks), postponed when another
  * station's nack already asks for everything it misses, and dropped when it
  * has not grown for partialTtlMs. Keys of completed messages are remembered a
  * while, so fragments re-sent for someone else are duplicates, not a new
  * partial that would nack the rest of a message already delivered.
  */
-import { NACK_BACKOFF_MAX_DOUBLINGS } from "./constants.js";
+import { NACK_BACKOFF_MAX_DOUBLINGS, NACKS_WITHOUT_FIRST } from "./constants.js";
 import type { FragmentBody, NackBody } from "./fragments.js";
 import { joinChunks, messageKey } from "./fragments.js";
 import type { AirLimits, AirTiming } from "./options.js";
@@ -39,6 +40,10 @@ export interface Reassembly {
   dueNacks(now: number): NackBody[];
   /** Notes a nack overheard from another station; returns whether it postponed our own. */
   overheardNack(nack: NackBody, now: number): boolean;
+  /** Whether a message from `origin` is partly received (its rest still on its way). */
+  receiving(origin: Uint8Array): boolean;
+  /** Drops a partial nobody here needs; its later fragments count as duplicates. */
+  forget(origin: Uint8Array, messageId: number, now: number): void;
   /** Drops partials that have not grown for the TTL; returns how many. */
   expire(now: number): number;
   nextWake(): number;
@@ -106,7 +111,7 @@ class PartialMessages implements Reassembly {
   dueNacks(now: number): NackBody[] {
     const out: NackBody[] = [];
     for (const p of this.partials.values()) {
-      if (p.nacks >= this.o.limits.maxNackRetries || p.nextNackAt > now) continue;
+      if (p.nacks >= this.nackLimit(p) || p.nextNackAt > now) continue;
       out.push({ origin: p.origin, messageId: p.messageId, count: p.count, missing: missingOf(p) });
       p.nacks += 1;
       p.nextNackAt = now + this.wait(p.nacks);
@@ -123,6 +128,17 @@ class PartialMessages implements Reassembly {
     return true;
   }
 
+  receiving(origin: Uint8Array): boolean {
+    return this.perSender.has(Buffer.from(origin).toString("hex"));
+  }
+
+  forget(origin: Uint8Array, messageId: number, now: number): void {
+    const key = messageKey(origin, messageId);
+    const p = this.partials.get(key);
+    if (p) this.remove(key, p);
+    this.remember(key, now);
+  }
+
   expire(now: number): number {
     let n = 0;
     for (const [key, p] of this.partials) {
@@ -137,7 +153,7 @@ class PartialMessages implements Reassembly {
     let at = Number.POSITIVE_INFINITY;
     for (const p of this.partials.values()) {
       at = Math.min(at, p.lastGrowth + this.o.limits.partialTtlMs);
-      if (p.nacks < this.o.limits.maxNackRetries) at = Math.min(at, p.nextNackAt);
+      if (p.nacks < this.nackLimit(p)) at = Math.min(at, p.nextNackAt);
     }
     return at;
   }
@@ -146,9 +162,21 @@ class PartialMessages implements Reassembly {
     return { partials: this.partials.size, reservedBytes: this.reserved, heldBytes: this.held, recentKeys: this.recent.size };
   }
 
-  /** The randomized wait before a nack, after `nacks` nacks already sent. */
+  /**
+   * Nacks one partial may send. Without its first fragment the message may
+   * be one this station does not need (see AirCodecOptions.wanted), and a
+   * sender that knows so does not answer: a couple of nacks, then the sync
+   * layer asks for what is really missing.
+   */
+  private nackLimit(p: Partial): number {
+    return p.chunks[0] ? this.o.limits.maxNackRetries : Math.min(this.o.limits.maxNackRetries, NACKS_WITHOUT_FIRST);
+  }
+
+  /** The randomized wait before a nack, after `nacks` nacks already sent (a repeat waits at least nackRepeatMs). */
   private wait(nacks: number): number {
-    return this.o.timing.stallMs * 2 ** Math.min(nacks, NACK_BACKOFF_MAX_DOUBLINGS) * (1 + this.o.random());
+    const { stallMs, nackRepeatMs } = this.o.timing;
+    const base = stallMs * 2 ** Math.min(nacks, NACK_BACKOFF_MAX_DOUBLINGS);
+    return (nacks === 0 ? base : Math.max(base, nackRepeatMs)) * (1 + this.o.random());
   }
 
   /** A new partial with its worst case reserved, or null when a bound would be exceeded. */

@@ -20,7 +20,9 @@ export type PartialDropReason =
   /** It did not grow for limits.partialTtlMs. */
   | "expired"
   /** All fragments arrived but the whole-message CRC-32 failed (fragments of two messages that shared an id). */
-  | "bad-check";
+  | "bad-check"
+  /** Its first fragment showed nothing this station lacks (AirCodecOptions.wanted). */
+  | "unwanted";
 
 export interface AirStats {
   /** Frames built by this station (whole messages, fragments, nacks); re-sent frames are not built again. */
@@ -44,6 +46,8 @@ export interface AirStats {
   nacksSuppressed: number;
   /** Nacks for which this station scheduled a re-send (it held the message). */
   nacksAnswered: number;
+  /** Nacks not answered because the nacker already has what the message carries (AirCodecOptions.onNacked). */
+  nacksRefused: number;
   fragmentsResent: number;
   /** Fragments we were about to re-send but overheard from another station first. */
   resendsSuppressed: number;
@@ -56,14 +60,14 @@ export function createStats(): AirStats {
     framesEncoded: 0, framesReceived: 0, framesDecoded: 0,
     messagesEncoded: 0, messagesFragmented: 0, fragmentsEncoded: 0,
     fragmentsReceived: 0, fragmentsDuplicate: 0, messagesDelivered: 0, messagesReassembled: 0,
-    nacksSent: 0, nacksReceived: 0, nacksSuppressed: 0, nacksAnswered: 0,
+    nacksSent: 0, nacksReceived: 0, nacksSuppressed: 0, nacksAnswered: 0, nacksRefused: 0,
     fragmentsResent: 0, resendsSuppressed: 0,
     dropped: {
       "too-short": 0, "too-long": 0, "bad-version": 0, "foreign-network": 0, "bad-type": 0,
       "unsealed-refused": 0, "no-key": 0, "bad-integrity": 0, "auth-failed": 0,
       "own-echo": 0, "malformed-fragment": 0, "malformed-nack": 0, "reassembly-full": 0,
     },
-    partialsDropped: { expired: 0, "bad-check": 0 },
+    partialsDropped: { expired: 0, "bad-check": 0, unwanted: 0 },
   };
 }
 
