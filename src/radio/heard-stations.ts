@@ -43,19 +43,42 @@ export interface HeardStations {
   list(): HeardStation[];
 }
 
+/**
+ * Stations remembered at most: far more than a network's members, and a bound
+ * on what forged sender ids (anyone's on an unsealed network) can make us keep.
+ * When full, the station heard least recently that is not a member goes first,
+ * then the least recently heard of all.
+ */
+export const MAX_HEARD_STATIONS = 64;
+
 export function createHeardStations(o: HeardStationsOptions): HeardStations {
+  /** In the order last heard, oldest first (an entry is moved to the end each time it is heard). */
   const heard = new Map<string, HeardStation>();
+
+  function evictOne(): void {
+    let victim: string | undefined;
+    for (const [key, h] of heard) {
+      if (h.name === undefined) {
+        victim = key;
+        break;
+      }
+    }
+    heard.delete(victim ?? (heard.keys().next().value as string));
+  }
 
   function from(frame: ReceivedFrame): HeardStation {
     const id = Buffer.from(frame.bytes.subarray(OFFSET.sender, OFFSET.sender + STATION_ID_BYTES));
     const key = id.toString("hex");
     let h = heard.get(key);
-    if (!h) {
+    if (h) {
+      heard.delete(key);
+    } else {
+      if (heard.size >= MAX_HEARD_STATIONS) evictOne();
       const author = o.authorByShort?.(id);
       const name = author ? o.names?.(author) : undefined;
       h = { station: key, ...(name ? { name } : {}), lastHeardAt: 0, frames: 0 };
-      heard.set(key, h);
     }
+    heard.set(key, h);
     h.lastHeardAt = o.clock.now();
     h.frames++;
     if (frame.rssi !== undefined) h.rssi = frame.rssi;

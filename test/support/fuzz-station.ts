@@ -75,6 +75,7 @@ function watchedCodec(inner: AirCodec, seen: (r: AirReceiveResult) => void): Air
     poll: () => inner.poll(),
     nextWake: () => inner.nextWake(),
     usage: () => inner.usage(),
+    receivingFrom: (origin) => inner.receivingFrom(origin),
   };
 }
 
