@@ -20,7 +20,7 @@ export async function embeddedCommand(args: readonly string[], out: (line: strin
   const testMode = flags.has("exit-when-converged");
   const perSite = numberOption(options, "submissions", 0, 1000) ?? (testMode ? 3 : 2);
   out("meshlogd embedded demo: three sites on simulated LoRa radios, each with its own KoboToolbox-compatible server.");
-  out("Each team submits households at its own server; meshlogd carries them to the other sites' servers.");
+  out("team-north and team-south cannot hear each other; base-camp, between them, relays.");
   const demo = await startEmbeddedDemo({
     speed, basePort: numberOption(options, "port", 0, 65_533) ?? DEFAULT_HTTP_PORT, seed: numberOption(options, "seed", 0, 2 ** 31) ?? 7,
     initialPerSite: perSite, arrivals: !testMode, out,

@@ -8,20 +8,20 @@
 import { siteActions, type SiteActions } from "./site-actions.js";
 import { randomBytes } from "node:crypto";
 import { generateSigner, type Signer } from "../engine/crypto.js";
-import { shortTag } from "../engine/frontier.js";
 import { seededRandom } from "../engine/random.js";
 import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
 import { SyncNode, type SyncNodeOptions } from "../engine/sync/sync-node.js";
 import type { RadioSettings } from "../radio/air-port.js";
-import { createAirCodec, type AirCodec } from "../radio/air/codec.js";
+import type { AirCodec } from "../radio/air/codec.js";
 import { networkIdFromName } from "../radio/air/network-key.js";
 import { virtualClock, type Clock } from "../radio/clock.js";
-import { createDutyCycle, type DutyCycle } from "../radio/duty-cycle.js";
+import type { DutyCycle } from "../radio/duty-cycle.js";
 import type { Link } from "../radio/link.js";
 import { createLoRaMedium, type LoRaMedium } from "../radio/lora-medium.js";
 import type { TopologySpec } from "../radio/lora-topology.js";
 import { createSimLink } from "../radio/sim-link.js";
-import { airOptionsFor, createStation, syncTimingFor, type Station } from "../radio/station.js";
+import { createRadioStack } from "../radio/radio-stack.js";
+import type { Station } from "../radio/station.js";
 import { VirtualScheduler } from "../radio/virtual-time.js";
 
 /** SF9 at 125 kHz, CR 4/5 on 868.1 MHz (EU g1 sub-band, 1 %): the benchmarks' reference channel. */
@@ -88,27 +88,12 @@ export class RadioNetwork {
     });
     const random = seededRandom(o.seed * 7919 + i);
     const link = createSimLink({ medium: this.medium, id: name, settings: o.settings ?? REFERENCE_SETTINGS, clock: this.clock, random });
-    const frameAirtime = link.airtimeMs(link.mtu);
-    const dutyFraction = o.dutyFraction ?? 0.01;
-    const late: { node?: SyncNode } = {}; // the codec asks the node, made after it (its mtu comes from the codec)
-    // Seeded nonce starts keep simulations reproducible; a real station always takes them from crypto.randomBytes.
-    const codec = createAirCodec({
-      networkId: networkIdFromName(o.networkName ?? "meshlogd-sim"), stationId: shortTag(signer.author), networkKey,
-      clock: this.clock, random, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256)),
-      ...airOptionsFor(frameAirtime, dutyFraction), wanted: (start) => late.node?.wantsMessage(start) ?? true,
-      onNacked: (nacker, start) => late.node?.peerRecovering(nacker, start) ?? true,
-    });
-    const timing = syncTimingFor(frameAirtime, dutyFraction);
-    const node = new SyncNode({
-      ...timing, ...o.sync, store, now, wallNow: now, random, mtu: codec.payloadCapacity(), stationId: shortTag(signer.author),
-      awaiting: (station) => codec.receivingFrom(station),
-    });
-    late.node = node;
-    const dutyCycle = createDutyCycle({ clock: this.clock, fraction: dutyFraction });
     const names = new Map(signers.map((s, j) => [s.author, o.names[j] as string]));
-    const station = createStation({
-      node, link, codec, dutyCycle, clock: this.clock, random, frontier: () => store.frontier(),
-      authorByShort: (short) => store.authorByShort(short), names: (a) => names.get(a),
+    // Seeded nonce starts keep simulations reproducible; a real station always takes them from crypto.randomBytes.
+    const { codec, node, dutyCycle, station } = createRadioStack({
+      store, signer, link, clock: this.clock, random, networkId: networkIdFromName(o.networkName ?? "meshlogd-sim"), networkKey,
+      dutyFraction: o.dutyFraction ?? 0.01, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256)),
+      wallNow: now, ...(o.sync ? { sync: o.sync } : {}), names: (a) => names.get(a),
     });
     return siteApi({ name, signer, store, node, codec, dutyCycle, link, station });
   }

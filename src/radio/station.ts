@@ -128,7 +128,9 @@ export function createStation(o: StationOptions): Station {
     if (u.started) return busyUntil;
     const paced = u.paced ? pacer.readyAt(u.airtimeMs) : now;
     const allowed = Math.max(busyUntil, paced, o.dutyCycle.earliestStart(u.airtimeMs));
-    if (allowed > now) {
+    // Read the clock again: a real clock moves while the budget is asked, and "allowed now" comes back a
+    // little after `now` (comparing with the stale `now` put the start off for ever).
+    if (allowed > Math.max(now, o.clock.now())) {
       u.startAt = null;
       return allowed;
     }

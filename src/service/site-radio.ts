@@ -4,19 +4,19 @@
  * in), the air framing with the network's key, the duty-cycle budget of the
  * link's region, and the sync node over the site's store.
  */
-import { shortTag } from "../engine/frontier.js";
 import type { Signer } from "../engine/crypto.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
-import { SyncNode } from "../engine/sync/sync-node.js";
+import type { SyncNode } from "../engine/sync/sync-node.js";
 import type { Logger } from "../log/logger.js";
-import { createAirCodec, type AirCodec } from "../radio/air/codec.js";
+import type { AirCodec } from "../radio/air/codec.js";
 import { networkIdFromName } from "../radio/air/network-key.js";
 import type { Clock } from "../radio/clock.js";
-import { createDutyCycle, DUTY_CYCLE_PRESETS, NO_DUTY_CYCLE, type DutyCycle } from "../radio/duty-cycle.js";
+import { DUTY_CYCLE_PRESETS, NO_DUTY_CYCLE, type DutyCycle } from "../radio/duty-cycle.js";
 import type { Link } from "../radio/link.js";
 import { createRNodeLink } from "../radio/rnode/rnode-link.js";
 import type { RNodeSettings } from "../radio/rnode/settings.js";
-import { AIR_STALL_FRAMES, createStation, syncTimingFor, type Station } from "../radio/station.js";
+import { createRadioStack } from "../radio/radio-stack.js";
+import type { Station } from "../radio/station.js";
 import { createUdpLink, type UdpEndpoint } from "../radio/udp-link.js";
 import type { LinkConfig, RNodeLinkConfig } from "./site-config.js";
 
@@ -80,27 +80,15 @@ function dutyOf(config: LinkConfig): { fraction: number; region: string } {
 
 export function createSiteRadio(o: SiteRadioOptions): SiteRadio {
   const { link, clock, store } = o;
-  const frameAirtime = link.airtimeMs(link.mtu);
-  const codec = createAirCodec({
-    networkId: networkIdFromName(o.networkName), stationId: shortTag(o.signer.author), networkKey: o.networkKey,
-    requireSealed: o.networkKey !== null, mtu: link.mtu, clock, random: o.random,
-    ...(frameAirtime > 0 ? { timing: { stallMs: AIR_STALL_FRAMES * frameAirtime } } : {}),
-  });
-  // A radio's back-offs are counted in frames; UDP keeps the engine's defaults for a fast channel.
-  const timing = frameAirtime > 0 ? syncTimingFor(frameAirtime) : {};
-  const node = new SyncNode({
-    ...timing, store, now: () => clock.now(), random: o.random, mtu: codec.payloadCapacity(), priorityOf: o.priorityOf,
+  const duty = dutyOf(o.config);
+  const names = new Map(store.members().map((m) => [m.author, m.name ?? undefined] as const));
+  const { codec, node, dutyCycle, station } = createRadioStack({
+    store, signer: o.signer, link, clock, random: o.random, networkId: networkIdFromName(o.networkName), networkKey: o.networkKey,
+    dutyFraction: duty.fraction, sync: { priorityOf: o.priorityOf }, names: (a) => names.get(a),
     onIngest: (report) => {
       if (report.applied > 0) o.onIngest(report.applied);
     },
-  });
-  const duty = dutyOf(o.config);
-  const dutyCycle = createDutyCycle({ clock, fraction: duty.fraction });
-  const names = new Map(store.members().map((m) => [m.author, m.name ?? undefined] as const));
-  const station = createStation({
-    node, link, codec, dutyCycle, clock, frontier: () => store.frontier(),
-    authorByShort: (short) => store.authorByShort(short), names: (a) => names.get(a),
-    log: o.log.child({ component: "station", link: o.index }),
+    log: o.log.child({ link: o.index }),
   });
   return { index: o.index, config: o.config, link, codec, node, dutyCycle, station, region: duty.region, clock };
 }
