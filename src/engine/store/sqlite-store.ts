@@ -628,12 +628,16 @@ export class SqliteStore {
     return this.lastChange;
   }
 
+  /** Records in the view, alive or deleted (from the view's running totals: no count over the records). */
   recordCount(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM records").get() as { n: number }).n;
+    return (this.db.prepare("SELECT coalesce(sum(alive + deleted), 0) AS n FROM view_counts").get() as { n: number }).n;
   }
 
-  conflicts(): ConflictEntry[] {
-    const rows = this.db.prepare("SELECT * FROM conflicts").all() as {
+  /** The conflict log: every entry, or only those of `record` (read by its key). */
+  conflicts(record?: RecordId): ConflictEntry[] {
+    const rows = (record === undefined
+      ? this.db.prepare("SELECT * FROM conflicts").all()
+      : this.db.prepare("SELECT * FROM conflicts WHERE record_id = ?").all(record)) as {
       record_id: string; key: string; author_ix: number; seq: number; wall: number; counter: number; value: Buffer;
     }[];
     return rows.map((r) => {
