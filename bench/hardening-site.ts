@@ -79,6 +79,8 @@ export interface LoadSiteProcess {
   readonly lines: readonly string[];
   /** Resident memory now and its peak so far (bytes), from /proc/<pid>/status. */
   memory(): { rssBytes: number; peakBytes: number };
+  /** CPU time the process has used so far (user + system), ms: less sensitive than wall time to other jobs on the machine. */
+  cpuMs(): number;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -95,6 +97,15 @@ function exitOf(child: ChildProcess): Promise<number | null> {
       resolve(code);
     });
   });
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the command name may hold spaces
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ; // utime and stime: fields 14 and 15 of stat
 }
 
 function procKb(pid: number, field: string): number {
@@ -145,6 +156,7 @@ export async function startLoadSite(configFile: string, port: number): Promise<L
   return {
     pid, url, readyMs, logReadyMs: seen.logReadyMs, storeOpenMs: seen.storeOpenMs, lines,
     memory: () => ({ rssBytes: procKb(pid, "VmRSS"), peakBytes: procKb(pid, "VmHWM") }),
+    cpuMs: () => procCpuMs(pid),
     stop: () => {
       child.kill("SIGTERM");
       return exitOf(child);

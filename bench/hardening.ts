@@ -90,13 +90,16 @@ export async function benchLoad(workload: LoadWorkload = LOAD_WORKLOAD): Promise
       starts.push(site.readyMs);
       log(
         `hardening: start ${i + 1}: API answered after ${site.readyMs.toFixed(0)} ms ` +
-          `(store open at ${site.storeOpenMs?.toFixed(0) ?? "?"} ms, "ready" logged at ${site.logReadyMs?.toFixed(0) ?? "?"} ms), rss ${(site.memory().rssBytes / 2 ** 20).toFixed(0)} MiB`,
+          `(store open at ${site.storeOpenMs?.toFixed(0) ?? "?"} ms, "ready" logged at ${site.logReadyMs?.toFixed(0) ?? "?"} ms; ${site.cpuMs().toFixed(0)} ms of CPU), ` +
+          `rss ${(site.memory().rssBytes / 2 ** 20).toFixed(0)} MiB`,
       );
       if (i < STARTS - 1) continue;
+      const cpuBefore = site.cpuMs();
       const statusMs = await latencies(site.url, Array.from({ length: WARM_UP_REQUESTS + MEASURED_REQUESTS }, () => "/api/status"), WARM_UP_REQUESTS);
       log(`hardening: ${describe("GET /api/status", statusMs)}`);
       const recordMs = await latencies(site.url, ids.map((id) => `/api/records/${encodeURIComponent(id)}`), WARM_UP_REQUESTS);
       log(`hardening: ${describe("GET /api/records/:id", recordMs)}`);
+      log(`hardening: the site used ${((site.cpuMs() - cpuBefore) / (2 * (WARM_UP_REQUESTS + MEASURED_REQUESTS))).toFixed(2)} ms of CPU per request`);
       const mem = site.memory();
       log(`hardening: rss ${(mem.rssBytes / 2 ** 20).toFixed(0)} MiB after the latency runs (peak ${(mem.peakBytes / 2 ** 20).toFixed(0)} MiB)`);
       metrics = [

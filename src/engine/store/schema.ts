@@ -124,6 +124,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
   value     BLOB NOT NULL,
   PRIMARY KEY (record_id, key, author_ix, seq)
 ) WITHOUT ROWID;
+-- The newest entries first, for the admin page, without reading the whole log.
+CREATE INDEX IF NOT EXISTS conflicts_by_wall ON conflicts (wall, counter);
 
 -- The vocabulary events held (kind 4), by feed and record type, for the wire
 -- codec (vocabulary.ts): a copy of their bodies, written with the event.

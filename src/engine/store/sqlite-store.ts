@@ -635,11 +635,18 @@ export class SqliteStore {
 
   /** The conflict log: every entry, or only those of `record` (read by its key). */
   conflicts(record?: RecordId): ConflictEntry[] {
-    const rows = (record === undefined
-      ? this.db.prepare("SELECT * FROM conflicts").all()
-      : this.db.prepare("SELECT * FROM conflicts WHERE record_id = ?").all(record)) as {
-      record_id: string; key: string; author_ix: number; seq: number; wall: number; counter: number; value: Buffer;
-    }[];
+    return this.conflictEntries(
+      record === undefined ? this.db.prepare("SELECT * FROM conflicts").all() : this.db.prepare("SELECT * FROM conflicts WHERE record_id = ?").all(record),
+    );
+  }
+
+  /** The `limit` newest entries of the conflict log (by the losing write's stamp), newest first. */
+  newestConflicts(limit: number): ConflictEntry[] {
+    return this.conflictEntries(this.db.prepare("SELECT * FROM conflicts ORDER BY wall DESC, counter DESC LIMIT ?").all(limit));
+  }
+
+  private conflictEntries(all: unknown[]): ConflictEntry[] {
+    const rows = all as { record_id: string; key: string; author_ix: number; seq: number; wall: number; counter: number; value: Buffer }[];
     return rows.map((r) => {
       const v = decodeStrict(r.value);
       return {
