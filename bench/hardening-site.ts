@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { LOAD_ASSET } from "./hardening-store.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 /** Longest wait for the API to answer, or for the process to exit after SIGTERM. */
@@ -44,7 +45,7 @@ export function writeLoadConfig(o: LoadConfigOptions): string {
     data_dir: ".",
     network: { name: "load", members: o.members.slice(1).map((key, i) => ({ name: `load-site-${i + 1}`, key })) },
     server: { kind: "kobo", url: o.serverUrl, token: "load-bench-token" },
-    mappings: [{ type: "hh_wash_survey", source: { kobo: { asset: "aLoadBenchHousehold" } } }],
+    mappings: [{ type: "hh_wash_survey", source: { kobo: { asset: LOAD_ASSET } } }],
     http: { bind: "127.0.0.1", port: o.httpPort },
     log: { level: "info", format: "json" },
   };

@@ -9,8 +9,9 @@
  * bridge store's own accessors rather than by 100,000 writes to a double).
  *
  * Building it takes minutes (signing and ingest), so it is cached under
- * .tmp/, keyed by the workload and the store's schema version: change either
- * and it is built again.
+ * .tmp/, keyed by the workload and a build version (change either and it is
+ * built again); a cached file of an older schema is migrated once, as a
+ * site's would be.
  */
 import Database from "better-sqlite3";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -51,7 +52,6 @@ export const LOAD_WORKLOAD: LoadWorkload = {
 export const IDENTITY_FILE = "identity.pem";
 /** The Kobo asset the site's config maps the household records to. */
 export const LOAD_ASSET = "aLoadBenchHousehold";
-
 
 /** A built data directory: the site is member 0 of the workload; the others are its peers. */
 export interface LoadSiteData {
