@@ -2,13 +2,16 @@
  * `npm run bench`: runs every benchmark in turn. stdout gets only metric
  * lines (one JSON object each); progress and diagnostics go to stderr.
  *
- * Options (for development): `--only=wire,ingest,rss,bridge,radio,bundle` runs a subset;
+ * Options (for development): `--only=wire,ingest,rss,bridge,radio,bundle,hardening` runs a subset;
  * `--events=N`, `--rss-events=N`, `--poll-submissions=N`,
- * `--write-records=N` and `--bundle-events=N` shrink the workloads.
+ * `--write-records=N`, `--bundle-events=N` and `--load-events=N` shrink the
+ * workloads (the load site keeps one record per ten events).
  */
 import { availableParallelism } from "node:os";
 import { benchBridgePoll, benchBridgeWrite, BRIDGE_WORKLOAD } from "./bridge.js";
 import { benchBundle, BUNDLE_WORKLOAD } from "./bundle.js";
+import { LOAD_WORKLOAD } from "./hardening-store.js";
+import { benchLoad } from "./hardening.js";
 import { benchIngest, INGEST_WORKLOAD } from "./ingest.js";
 import { log, printMetric, round, since } from "./metrics.js";
 import { readFileSync } from "node:fs";
@@ -23,12 +26,13 @@ function option(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-const only = new Set((option("only") ?? "wire,ingest,rss,bridge,radio,bundle").split(","));
+const only = new Set((option("only") ?? "wire,ingest,rss,bridge,radio,bundle,hardening").split(","));
 const events = Number(option("events") ?? INGEST_WORKLOAD.events);
 const rssEvents = Number(option("rss-events") ?? RSS_WORKLOAD.events);
 const pollSubmissions = Number(option("poll-submissions") ?? BRIDGE_WORKLOAD.pollSubmissions);
 const writeRecords = Number(option("write-records") ?? BRIDGE_WORKLOAD.writeRecords);
 const bundleEvents = Number(option("bundle-events") ?? BUNDLE_WORKLOAD.events);
+const loadEvents = Number(option("load-events") ?? LOAD_WORKLOAD.events);
 
 async function main(): Promise<void> {
   const start = performance.now();
@@ -78,6 +82,10 @@ async function main(): Promise<void> {
     printMetric({ metric: "bundle.export_events_per_s", value: round((b.events / b.exportMs) * 1000), unit: "events/s" });
     printMetric({ metric: "bundle.import_events_per_s", value: round((b.events / b.importMs) * 1000), unit: "events/s" });
     printMetric({ metric: "bundle.bytes_per_event", value: round(b.bytes / b.events), unit: "bytes" });
+  }
+
+  if (only.has("hardening")) {
+    for (const m of await benchLoad({ ...LOAD_WORKLOAD, events: loadEvents })) printMetric({ ...m, value: round(m.value) });
   }
 
   log(`done in ${(since(start) / 1000).toFixed(0)} s`);

@@ -8,7 +8,8 @@
  *   or written: the base for "only the fields that changed" and for telling
  *   our own writes (echoes) from a person's edits.
  * - bridge_outbox: converged records to write to the local server, with the
- *   exact planned request so a retry after a crash is byte-identical.
+ *   exact planned request so a retry after a crash is byte-identical;
+ *   bridge_outbox_counts: its entries per state, kept by triggers.
  */
 import type Database from "better-sqlite3";
 import type { CborValue } from "../engine/cbor.js";
@@ -51,7 +52,39 @@ CREATE TABLE IF NOT EXISTS bridge_outbox (
   PRIMARY KEY (source, record_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bridge_outbox_due ON bridge_outbox (state, next_at);
+
+-- Outbox entries per source and state, kept by triggers with the entries (in
+-- their transaction), so the status reads a few rows instead of counting an
+-- entry for every record ever written back.
+CREATE TABLE IF NOT EXISTS bridge_outbox_counts (
+  source TEXT NOT NULL,
+  state  TEXT NOT NULL,
+  n      INTEGER NOT NULL,
+  PRIMARY KEY (source, state)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS bridge_outbox_counts_insert AFTER INSERT ON bridge_outbox BEGIN
+  INSERT INTO bridge_outbox_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
+    ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS bridge_outbox_counts_update AFTER UPDATE OF state ON bridge_outbox
+  WHEN OLD.state IS NOT NEW.state BEGIN
+  UPDATE bridge_outbox_counts SET n = n - 1 WHERE source = OLD.source AND state = OLD.state;
+  INSERT INTO bridge_outbox_counts (source, state, n) VALUES (NEW.source, NEW.state, 1)
+    ON CONFLICT (source, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS bridge_outbox_counts_delete AFTER DELETE ON bridge_outbox BEGIN
+  UPDATE bridge_outbox_counts SET n = n - 1 WHERE source = OLD.source AND state = OLD.state;
+END;
 `;
+
+/** Creates the tables; a file from before the outbox counts gets them counted once, in the same transaction. */
+function createTables(db: Database.Database): void {
+  const counted = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bridge_outbox_counts'").get() !== undefined;
+  db.transaction(() => {
+    db.exec(DDL);
+    if (!counted) db.exec("INSERT INTO bridge_outbox_counts (source, state, n) SELECT source, state, count(*) FROM bridge_outbox GROUP BY source, state");
+  })();
+}
 
 /** Answers by local path, in canonical value form (field-codec.ts). */
 export type Answers = Map<string, CborValue>;
@@ -141,7 +174,7 @@ export type BridgeStore = ReturnType<typeof createBridgeStore>;
 
 /** Creates the bridge tables if needed and returns their accessors (call inside SqliteStore.atomically to combine writes). */
 export function createBridgeStore(db: Database.Database) {
-  db.exec(DDL);
+  createTables(db);
   const s = {
     getCursor: db.prepare<[string], { value: string }>("SELECT value FROM bridge_cursors WHERE key = ?"),
     setCursor: db.prepare("INSERT INTO bridge_cursors (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
@@ -182,9 +215,7 @@ export function createBridgeStore(db: Database.Database) {
        answers = NULL, plan_change = NULL, attempts = 0, next_at = 0, last_error = NULL, updated_at = ?, written_at = ?
        WHERE source = ? AND record_id = ?`,
     ),
-    counts: db.prepare<[], { source: string; state: string; n: number }>(
-      "SELECT source, state, count(*) AS n FROM bridge_outbox GROUP BY source, state",
-    ),
+    counts: db.prepare<[], { source: string; state: string; n: number }>("SELECT source, state, n FROM bridge_outbox_counts WHERE n > 0"),
     list: db.prepare<[string, number], OutboxRow>("SELECT * FROM bridge_outbox WHERE state = ? ORDER BY updated_at DESC LIMIT ?"),
   };
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import express, { type Express, type Request, type RequestHandler } from "express";
 import { z } from "zod";
 import { parseAuthorId, recordId, type AuthorId } from "../engine/ids.js";
-import { listRecords, MAX_PAGE, recentEvents, recordConflicts, recordHistory } from "../engine/store/store-queries.js";
+import { conflictCount, listRecords, MAX_PAGE, recentEvents, recordConflicts, recordHistory } from "../engine/store/store-queries.js";
 import type { Logger } from "../log/logger.js";
 import type { Site } from "../service/site.js";
 import { peersOf, radioOf, siteSummary, syncOf } from "../service/site-status.js";
@@ -146,8 +146,7 @@ export function createApi(o: ApiOptions): Express {
   app.get("/api/conflicts", (req, res) => {
     const q = query(conflictsQuery, req);
     const names = authorNames(site);
-    const all = site.store.conflicts().sort((a, b) => b.wall - a.wall);
-    res.json({ total: all.length, conflicts: all.slice(0, q.limit).map((c) => conflictJson(c, names)) });
+    res.json({ total: conflictCount(site.store), conflicts: site.store.newestConflicts(q.limit).map((c) => conflictJson(c, names)) });
   });
   app.get("/api/outbox", (req, res) => {
     const q = query(outboxQuery, req);

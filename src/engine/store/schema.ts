@@ -7,7 +7,7 @@ import { decodeStrict } from "../cbor.js";
 import { KIND } from "../event.js";
 import { parseVocabulary } from "../vocabulary.js";
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -124,6 +124,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
   value     BLOB NOT NULL,
   PRIMARY KEY (record_id, key, author_ix, seq)
 ) WITHOUT ROWID;
+-- The newest entries first, for the admin page, without reading the whole log.
+CREATE INDEX IF NOT EXISTS conflicts_by_wall ON conflicts (wall, counter);
 
 -- The vocabulary events held (kind 4), by feed and record type, for the wire
 -- codec (vocabulary.ts): a copy of their bodies, written with the event.
@@ -135,6 +137,42 @@ CREATE TABLE IF NOT EXISTS vocabularies (
   PRIMARY KEY (author_ix, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS vocabularies_by_type ON vocabularies (author_ix, type, seq);
+
+-- Running totals of the view per record type: records alive and deleted, and
+-- entries in the conflict log. Kept by triggers in the statement that changes
+-- what they count (so in its transaction, whatever code path writes), so the
+-- status API reads a few rows instead of counting every record and conflict.
+CREATE TABLE IF NOT EXISTS view_counts (
+  type      TEXT PRIMARY KEY,
+  alive     INTEGER NOT NULL DEFAULT 0,
+  deleted   INTEGER NOT NULL DEFAULT 0,
+  conflicts INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS view_counts_insert AFTER INSERT ON records BEGIN
+  INSERT INTO view_counts (type, alive, deleted) VALUES (NEW.type, NEW.alive, 1 - NEW.alive)
+    ON CONFLICT (type) DO UPDATE SET alive = alive + excluded.alive, deleted = deleted + excluded.deleted;
+END;
+-- Most updates leave type and alive as they were: the WHEN keeps them free.
+-- A record that changes type takes its conflict entries with it.
+CREATE TRIGGER IF NOT EXISTS view_counts_update AFTER UPDATE OF type, alive ON records
+  WHEN OLD.type IS NOT NEW.type OR OLD.alive IS NOT NEW.alive BEGIN
+  UPDATE view_counts SET alive = alive - OLD.alive, deleted = deleted - (1 - OLD.alive),
+    conflicts = conflicts - CASE WHEN OLD.type IS NEW.type THEN 0 ELSE (SELECT count(*) FROM conflicts WHERE record_id = OLD.record_id) END
+    WHERE type = OLD.type;
+  INSERT INTO view_counts (type, alive, deleted, conflicts)
+    VALUES (NEW.type, NEW.alive, 1 - NEW.alive, CASE WHEN OLD.type IS NEW.type THEN 0 ELSE (SELECT count(*) FROM conflicts WHERE record_id = NEW.record_id) END)
+    ON CONFLICT (type) DO UPDATE SET alive = alive + excluded.alive, deleted = deleted + excluded.deleted, conflicts = conflicts + excluded.conflicts;
+END;
+CREATE TRIGGER IF NOT EXISTS view_counts_delete AFTER DELETE ON records BEGIN
+  UPDATE view_counts SET alive = alive - OLD.alive, deleted = deleted - (1 - OLD.alive),
+    conflicts = conflicts - (SELECT count(*) FROM conflicts WHERE record_id = OLD.record_id) WHERE type = OLD.type;
+END;
+CREATE TRIGGER IF NOT EXISTS view_counts_conflict AFTER INSERT ON conflicts BEGIN
+  UPDATE view_counts SET conflicts = conflicts + 1 WHERE type = (SELECT type FROM records WHERE record_id = NEW.record_id);
+END;
+CREATE TRIGGER IF NOT EXISTS view_counts_conflict_gone AFTER DELETE ON conflicts BEGIN
+  UPDATE view_counts SET conflicts = conflicts - 1 WHERE type = (SELECT type FROM records WHERE record_id = OLD.record_id);
+END;
 
 CREATE TABLE IF NOT EXISTS counters (
   name  TEXT PRIMARY KEY,
@@ -160,10 +198,20 @@ export function migrate(db: Database.Database): void {
       );
     }
     if (row && row.value < 3) indexVocabularies(db);
+    if (row && row.value < 4) countView(db);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
       SCHEMA_VERSION,
     );
   })();
+}
+
+/** Schema 3 had no running totals: count the view once (the one upgrade step that reads every record). */
+function countView(db: Database.Database): void {
+  db.exec(
+    `DELETE FROM view_counts;
+     INSERT INTO view_counts (type, alive, deleted) SELECT type, sum(alive), count(*) - sum(alive) FROM records GROUP BY type;
+     UPDATE view_counts SET conflicts = (SELECT count(*) FROM conflicts c JOIN records r ON r.record_id = c.record_id WHERE r.type = view_counts.type);`,
+  );
 }
 
 /** Schema 2 stored kind-4 events as an unknown kind (a newer peer's): index those that are vocabularies. */

@@ -628,14 +628,25 @@ export class SqliteStore {
     return this.lastChange;
   }
 
+  /** Records in the view, alive or deleted (from the view's running totals: no count over the records). */
   recordCount(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM records").get() as { n: number }).n;
+    return (this.db.prepare("SELECT coalesce(sum(alive + deleted), 0) AS n FROM view_counts").get() as { n: number }).n;
   }
 
-  conflicts(): ConflictEntry[] {
-    const rows = this.db.prepare("SELECT * FROM conflicts").all() as {
-      record_id: string; key: string; author_ix: number; seq: number; wall: number; counter: number; value: Buffer;
-    }[];
+  /** The conflict log: every entry, or only those of `record` (read by its key). */
+  conflicts(record?: RecordId): ConflictEntry[] {
+    return this.conflictEntries(
+      record === undefined ? this.db.prepare("SELECT * FROM conflicts").all() : this.db.prepare("SELECT * FROM conflicts WHERE record_id = ?").all(record),
+    );
+  }
+
+  /** The `limit` newest entries of the conflict log (by the losing write's stamp), newest first. */
+  newestConflicts(limit: number): ConflictEntry[] {
+    return this.conflictEntries(this.db.prepare("SELECT * FROM conflicts ORDER BY wall DESC, counter DESC LIMIT ?").all(limit));
+  }
+
+  private conflictEntries(all: unknown[]): ConflictEntry[] {
+    const rows = all as { record_id: string; key: string; author_ix: number; seq: number; wall: number; counter: number; value: Buffer }[];
     return rows.map((r) => {
       const v = decodeStrict(r.value);
       return {

@@ -2,7 +2,8 @@
  * Read-only questions the status API asks of a store, in SQL over the
  * store's own tables: record counts per type, pages of records, a record's
  * history and conflicts, the newest events. Pages are keyed (never OFFSET),
- * so a page costs the same at record 100,000 as at record 1.
+ * so a page costs the same at record 100,000 as at record 1; counts come
+ * from running totals, so the status costs the same at any size.
  */
 import type { SignedEvent } from "../event.js";
 import { toAuthorId, type AuthorId, type RecordId } from "../ids.js";
@@ -19,9 +20,10 @@ export interface TypeCount {
   readonly deleted: number;
 }
 
+/** Records per type, alive and deleted: read from the view's running totals, a row per type. */
 export function recordCountsByType(store: SqliteStore): TypeCount[] {
   const rows = store.db
-    .prepare("SELECT type, sum(alive) AS alive, count(*) - sum(alive) AS deleted FROM records GROUP BY type ORDER BY type")
+    .prepare("SELECT type, alive, deleted FROM view_counts WHERE alive + deleted > 0 ORDER BY type")
     .all() as { type: string; alive: number; deleted: number }[];
   return rows.map((r) => ({ type: r.type, alive: r.alive, deleted: r.deleted }));
 }
@@ -61,12 +63,12 @@ export function recordHistory(store: SqliteStore, record: RecordId): SignedEvent
 
 /** The writes that lost a concurrent race on this record. */
 export function recordConflicts(store: SqliteStore, record: RecordId): ConflictEntry[] {
-  return store.conflicts().filter((c) => c.record === record);
+  return store.conflicts(record);
 }
 
-/** How many writes lost a race, in all. */
+/** How many writes lost a race, in all (from the view's running totals). */
 export function conflictCount(store: SqliteStore): number {
-  return (store.db.prepare("SELECT count(*) AS n FROM conflicts").get() as { n: number }).n;
+  return (store.db.prepare("SELECT coalesce(sum(conflicts), 0) AS n FROM view_counts").get() as { n: number }).n;
 }
 
 /** The newest events of one author (or of every author), newest first. */
