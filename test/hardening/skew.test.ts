@@ -98,7 +98,7 @@ describe("hardening: clock skew", () => {
   }));
 
   it("one event stamped at the end of the HLC range does not stop a site from writing", () => ledgered({
-    area: "clock skew", tried: "a member's validly signed events stamped (2^48-1 ms, 2^31-1) and (2^48-1 ms, 2^31-2), ingested by a site with no bound",
+    area: "clock skew", tried: "a member's validly signed events stamped (2^48-1 ms, 2^31-2) and (2^48-1 ms, 2^31-1), ingested by a site with no bound",
   }, () => {
     const { site, member } = pair();
     const events = [stamped(member, 1, null, { wall: MAX_HLC_WALL, counter: MAX_HLC_COUNTER - 1 })];

@@ -54,7 +54,7 @@ function ledgerRow(run: FuzzRun, frames: number, sealed: boolean, memory: Memory
   recordHardening({
     area: "hostile input",
     tried:
-      `${frames} hostile frames into a ${sealed ? "sealed" : "unsealed"} station in ${(ms / 1000).toFixed(0)} s: random bytes, bit flips, truncations, ` +
+      `${frames} hostile frames into ${sealed ? "a sealed" : "an unsealed"} station in ${(ms / 1000).toFixed(0)} s: random bytes, bit flips, truncations, ` +
       `replays, foreign networks, CBOR bombs, absurd and partial fragments, nacks, mutated sync messages, and ${insider} frames of forks, ` +
       `forgeries and a non-member's signed events (${run.byGenerator.size} generators)`,
     held: failures.length > 0 ? `FAILED: ${failures.join("; ")}` :
@@ -68,7 +68,7 @@ function ledgerRow(run: FuzzRun, frames: number, sealed: boolean, memory: Memory
 export function describeHardeningFuzz(sealed: boolean): void {
   const frames = hardeningFrames();
   const seed = Number(process.env.STATION_FUZZ_SEED ?? 20261121);
-  describe(`hardening: ${frames} hostile frames into a ${sealed ? "sealed" : "unsealed"} station (seed ${seed})`, () => {
+  describe(`hardening: ${frames} hostile frames into ${sealed ? "a sealed" : "an unsealed"} station (seed ${seed})`, () => {
     let run: FuzzRun | undefined;
     let ms = 0;
     const failures: string[] = [];
@@ -93,7 +93,7 @@ export function describeHardeningFuzz(sealed: boolean): void {
     });
     after(async () => {
       if (run) ledgerRow(run, frames, sealed, summarizeMemory(run.memory, frames), failures, ms);
-      else recordHardening({ area: "hostile input", tried: `${frames} hostile frames into a ${sealed ? "sealed" : "unsealed"} station`, held: `FAILED: ${failures.join("; ")}`, ok: false });
+      else recordHardening({ area: "hostile input", tried: `${frames} hostile frames into ${sealed ? "a sealed" : "an unsealed"} station`, held: `FAILED: ${failures.join("; ")}`, ok: false });
       await run?.target.station.stop();
       await run?.exchange.net.close();
     });
