@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareHlc, createHlcClock, type Hlc } from "../src/engine/hlc.js";
+import { MAX_HLC_COUNTER, MAX_HLC_WALL } from "../src/engine/constants.js";
+import { compareHlc, createHlcClock, isValidHlc, type Hlc } from "../src/engine/hlc.js";
 
 describe("HLC", () => {
   it("never goes backwards when the physical clock does", () => {
@@ -21,6 +22,17 @@ describe("HLC", () => {
   it("resumes above the last persisted stamp after a restart", () => {
     const clock = createHlcClock({ now: () => 100, last: { wall: 200, counter: 4 } });
     assert.deepEqual(clock.tick(), { wall: 200, counter: 5 });
+  });
+
+  it("never adopts a stamp that would leave no later stamp, whatever the bound", () => {
+    const clock = createHlcClock({ now: () => 1_000 });
+    assert.equal(clock.observe({ wall: MAX_HLC_WALL, counter: MAX_HLC_COUNTER }), "skew-refused");
+    assert.equal(clock.observe({ wall: MAX_HLC_WALL, counter: MAX_HLC_COUNTER - 1 }), "skew-refused");
+    assert.deepEqual(clock.tick(), { wall: 1_000, counter: 0 });
+    // A full counter below the last wall carries into the wall, as a local tick does.
+    assert.equal(clock.observe({ wall: 5_000, counter: MAX_HLC_COUNTER }), "advanced");
+    assert.deepEqual(clock.last(), { wall: 5_001, counter: 0 });
+    assert.ok(isValidHlc(clock.tick()));
   });
 
   it("refuses to adopt a remote stamp beyond the skew bound", () => {

@@ -27,6 +27,8 @@ export interface SimNetworkOptions {
   readonly sync?: Partial<Omit<SyncNodeOptions, "store" | "now" | "random">>;
   /** Per-site clock offset from true time (ms), to simulate skewed wall clocks. */
   readonly clockOffsetMs?: (name: string, index: number) => number;
+  /** Every store's bound on adopting remote stamps ahead of its clock (see HlcClockOptions); none by default. */
+  readonly maxForwardSkewMs?: number;
   /** SQLite path per site; defaults to in-memory databases. */
   readonly storePath?: (name: string) => string;
   /** Virtual start time (ms since the epoch). */
@@ -54,7 +56,8 @@ export class SimNetwork {
       const signer = signers[i] as Signer;
       const offset = options.clockOffsetMs?.(name, i) ?? 0;
       const now = () => this.scheduler.now() + offset;
-      const store = openStore({ path: options.storePath?.(name) ?? ":memory:", signer, now, durability: "normal" });
+      const skew = options.maxForwardSkewMs === undefined ? {} : { maxForwardSkewMs: options.maxForwardSkewMs };
+      const store = openStore({ path: options.storePath?.(name) ?? ":memory:", signer, now, durability: "normal", ...skew });
       signers.forEach((s, j) => {
         if (j !== i) store.addMember(s.author, options.names[j]);
       });

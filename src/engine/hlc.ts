@@ -39,7 +39,8 @@ export interface HlcClockOptions {
   /**
    * Remote stamps more than this far ahead of our physical clock are not
    * adopted, so one site with a wrong clock cannot drag every clock forward.
-   * Infinity disables the bound.
+   * Infinity disables the bound. Whatever the bound, a stamp that would leave
+   * no later stamp (the end of the range) is never adopted.
    */
   maxForwardSkewMs?: number;
 }
@@ -64,6 +65,7 @@ export function createHlcClock(options: HlcClockOptions): HlcClock {
   function bumpCounter(): void {
     if (counter >= MAX_HLC_COUNTER) {
       // Cannot happen with a sane clock; moving wall on keeps the order strict.
+      if (wall >= MAX_HLC_WALL) throw new RangeError(`the HLC has reached its last stamp (${wall}, ${counter}): no later event can be stamped`);
       wall += 1;
       counter = 0;
     } else {
@@ -86,12 +88,21 @@ export function createHlcClock(options: HlcClockOptions): HlcClock {
       const pt = physical();
       if (remote.wall > pt + maxSkew) return "skew-refused";
       if (compareHlc(remote, { wall, counter }) <= 0 && pt <= wall) return "unchanged";
-      const newWall = Math.max(wall, remote.wall, pt);
-      if (newWall === wall && newWall === remote.wall) counter = Math.max(counter, remote.counter) + 1;
-      else if (newWall === wall) counter += 1;
-      else if (newWall === remote.wall) counter = remote.counter + 1;
-      else counter = 0;
+      let newWall = Math.max(wall, remote.wall, pt);
+      let newCounter: number;
+      if (newWall === wall && newWall === remote.wall) newCounter = Math.max(counter, remote.counter) + 1;
+      else if (newWall === wall) newCounter = counter + 1;
+      else if (newWall === remote.wall) newCounter = remote.counter + 1;
+      else newCounter = 0;
+      if (newCounter > MAX_HLC_COUNTER) {
+        newWall += 1;
+        newCounter = 0;
+      }
+      // A stamp at the very end of the range would leave no stamp for the next local event: one such event
+      // (a member's clock at year 10889, or a forged counter) must not stop every site from writing.
+      if (newWall > MAX_HLC_WALL || (newWall === MAX_HLC_WALL && newCounter >= MAX_HLC_COUNTER)) return "skew-refused";
       wall = newWall;
+      counter = newCounter;
       return "advanced";
     },
     last(): Hlc {

@@ -101,7 +101,8 @@ export function createApi(o: ApiOptions): Express {
   const requireToken = tokenGuard(o.token);
   const json = express.json({ limit: JSON_BODY_LIMIT });
 
-  app.use(express.static(ADMIN_DIR, { index: "index.html", maxAge: 0, setHeaders: (res) => res.setHeader("Content-Security-Policy", ADMIN_CSP) }));
+  // No redirects to add a slash and no byte ranges (whose refusals are not JSON): the page is a few small files in one folder.
+  app.use(express.static(ADMIN_DIR, { index: "index.html", maxAge: 0, redirect: false, acceptRanges: false, setHeaders: (res) => res.setHeader("Content-Security-Policy", ADMIN_CSP) }));
   app.get("/api", (_req, res) => void res.json({ endpoints: ENDPOINTS }));
   app.get("/api/health", (_req, res) => {
     const s = site.server();

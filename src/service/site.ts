@@ -85,15 +85,23 @@ export interface RoundStats {
   lastMs: number | null;
 }
 
-/** Opens (creating if need be) the site's database, with the config's members added. */
+/**
+ * Opens (creating if need be) the site's database with exactly the config's
+ * members: those listed are added, and one the store knew but the config no
+ * longer lists is removed (its stored events stay; its new ones are refused).
+ */
 export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDir" | "now">): SqliteStore {
   if (o.dataDir !== ":memory:") mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const path = o.dataDir === ":memory:" ? ":memory:" : join(o.dataDir, DATABASE_FILE);
   const store = openStore({ path, signer: o.signer, ...(o.now ? { now: o.now } : {}) });
+  const listed = new Set<string>([o.signer.author]);
   for (const m of o.config.network.members) {
     const author = parseAuthorId(m.key);
-    if (author && author !== o.signer.author) store.addMember(author, m.name);
+    if (!author) continue;
+    listed.add(author);
+    if (author !== o.signer.author) store.addMember(author, m.name);
   }
+  for (const m of store.members()) if (!listed.has(m.author)) store.removeMember(m.author);
   return store;
 }
 

@@ -17,7 +17,7 @@ import { virtualClock, type Clock } from "../../src/radio/clock.js";
 import { createDutyCycle, type DutyCycle } from "../../src/radio/duty-cycle.js";
 import { AIR_STALL_FRAMES, createStation, syncTimingFor, type Station } from "../../src/radio/station.js";
 import { VirtualScheduler } from "../../src/radio/virtual-time.js";
-import { createInjectLink, type InjectLink } from "./inject-link.js";
+import { createInjectLink, type InjectLink, type SentFrame } from "./inject-link.js";
 
 /** A sync node that also counts the messages it parsed, by type. */
 class ProbeNode extends SyncNode {
@@ -96,13 +96,17 @@ export interface FuzzTargetOptions {
   readonly seed: number;
   /** Share of each hour the station may transmit. */
   readonly dutyFraction: number;
+  /** Keep only about this many of the frames the station sends (all by default). */
+  readonly keepSent?: number;
+  /** Sees every frame the station sends. */
+  readonly onSend?: (frame: SentFrame) => void;
 }
 
 export async function createFuzzTarget(o: FuzzTargetOptions): Promise<FuzzTarget> {
   const scheduler = new VirtualScheduler(o.startMs);
   const clock = virtualClock(scheduler);
   const random = seededRandom(o.seed);
-  const link = createInjectLink(o.settings, () => clock.now());
+  const link = createInjectLink(o.settings, () => clock.now(), { ...(o.keepSent ? { keepSent: o.keepSent } : {}), ...(o.onSend ? { onSend: o.onSend } : {}) });
   const frameAirtime = link.airtimeMs(link.mtu);
   const stationId = new Uint8Array(shortTag(o.site.signer.author));
   let last: AirReceiveResult | undefined;

@@ -31,8 +31,10 @@ export interface HostileContext {
   readonly members: readonly AuthorId[];
   /** The station under test's id. */
   readonly self: Uint8Array;
-  /** Frames the station under test has sent so far. */
+  /** The newest frames the station under test has sent (all of them, or a window ending at the newest). */
   readonly sentByTarget: readonly { readonly bytes: Uint8Array }[];
+  /** How many frames the station under test has sent in all. */
+  readonly sentTotal: () => number;
   /** The station under test's head seq of the feed a short tag names (0 for none). */
   readonly headOf: (short: Uint8Array) => number;
   readonly now: () => number;
@@ -190,7 +192,7 @@ function absurdFragment(f: Fuzz, chunk: number): Uint8Array {
   return body.subarray(0, f.chance(0.05) ? f.int(4) : body.length);
 }
 
-/** Our own fragmented messages as the station sent them, (message id, count) pairs a nack may name; reads new sent frames only. */
+/** Our own fragmented messages as the station sent them, (message id, count) pairs a nack may name; reads each sent frame once, while it is in the window. */
 function ownFragmentsReader(c: HostileContext): () => { messageId: number; count: number }[] {
   const frameKey = c.networkKey ? deriveFrameKey(c.networkKey) : null;
   const opener = createFrameCodec({ networkId: c.networkId, stationId: Uint8Array.of(0xee, 0xee, 0xee, 0xef), frameKey, requireSealed: false, mtu: MTU, nonceStart: new Uint8Array(8) });
@@ -198,8 +200,10 @@ function ownFragmentsReader(c: HostileContext): () => { messageId: number; count
   let read = 0;
   return () => {
     const sent = c.sentByTarget;
-    for (; read < sent.length; read++) {
-      const frame = (sent[read] as { bytes: Uint8Array }).bytes;
+    const total = c.sentTotal();
+    const first = total - sent.length; // the number of the oldest frame still in the window
+    for (read = Math.max(read, first); read < total; read++) {
+      const frame = (sent[read - first] as { bytes: Uint8Array }).bytes;
       if (kindOf(frame) !== FRAME_KIND.fragment) continue;
       const o = opener.open(frame);
       const b = o.ok ? decodeFragmentBody(o.body) : null;
@@ -239,8 +243,14 @@ function fragmentLayer(c: HostileContext, s: ReturnType<typeof makeSenders>): Ho
   ];
 }
 
+export interface HostileGenerators {
+  readonly all: HostileGenerator[];
+  /** The frames carrying a message from station `id` (one, or its fragments), sealed with the network's key when it has one. */
+  readonly carry: (id: Uint8Array, message: Uint8Array) => Uint8Array[];
+}
+
 /** Every generator, for a station whose network is described by `c`. */
-export function hostileGenerators(c: HostileContext): HostileGenerator[] {
+export function hostileGenerators(c: HostileContext): HostileGenerators {
   const s = makeSenders(c);
-  return [...frameLayer(c, s), ...messageLayer(c, s), ...fragmentLayer(c, s)];
+  return { all: [...frameLayer(c, s), ...messageLayer(c, s), ...fragmentLayer(c, s)], carry: s.carry };
 }

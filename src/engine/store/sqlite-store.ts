@@ -82,6 +82,8 @@ export class SqliteStore {
   private readonly clock: HlcClock;
   private readonly authors: AuthorRegistry;
   private readonly counters = new Map<string, number>();
+  /** Events applied in the running ingest whose stamps the clock would not adopt (beyond maxForwardSkewMs). */
+  private skewRefused = 0;
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
   private digestCache: Buffer | null = null;
@@ -339,6 +341,7 @@ export class SqliteStore {
   private ingestCandidates(cands: readonly (Candidate | { refused: RefusalReason })[], beforeCommit?: () => void): IngestReport {
     const report: IngestReport = { applied: 0, duplicates: 0, buffered: 0, refused: {}, outcomes: [] };
     this.transaction(() => {
+      this.skewRefused = 0;
       for (const c of cands) {
         const outcome = "refused" in c ? { status: "refused" as const, reason: c.refused } : this.process(c);
         report.outcomes.push(outcome);
@@ -419,7 +422,7 @@ export class SqliteStore {
     if (!this.verify(a, r)) return { status: "refused", reason: "bad-signature" };
     if (prev && compareHlc(r.hlc, prev) <= 0) return { status: "refused", reason: "hlc-regression" };
     this.applyResolved(a, r);
-    if (a.author !== this.signer?.author) this.clock.observe(r.hlc);
+    if (a.author !== this.signer?.author && this.clock.observe(r.hlc) === "skew-refused") this.skewRefused++;
     return { status: "applied" };
   }
 
@@ -505,6 +508,9 @@ export class SqliteStore {
     bump("ingest.duplicate", report.duplicates);
     bump("ingest.buffered", report.buffered);
     for (const [reason, n] of Object.entries(report.refused)) bump(`refused.${reason}`, n ?? 0);
+    // Applied all the same (a feed's events are never refused for their clock), but the site's own clock ignored the stamp.
+    bump("hlc.skew-refused", this.skewRefused);
+    this.skewRefused = 0;
   }
 
   /**
@@ -672,7 +678,7 @@ export class SqliteStore {
     });
   }
 
-  /** Persisted counters: ingest outcomes and refusals by reason. */
+  /** Persisted counters: ingest outcomes, refusals by reason, and applied events whose stamps the clock would not adopt (hlc.skew-refused). */
   counterValues(): Record<string, number> {
     const rows = this.db.prepare("SELECT name, value FROM counters").all() as { name: string; value: number }[];
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
