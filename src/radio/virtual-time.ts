@@ -2,6 +2,21 @@
  * Discrete-event time for simulations: actions run in time order, and time
  * jumps from one to the next, so an hour of radio traffic takes milliseconds.
  */
+/**
+ * Actions at one instant, one after another, past which a simulation is taken
+ * to be spinning (a protocol that reschedules itself without time passing):
+ * it fails loudly instead of hanging its test.
+ */
+export const MAX_ACTIONS_AT_ONE_INSTANT = 1_000_000;
+
+/** A simulation kept scheduling actions without time passing. */
+export class VirtualLivelockError extends Error {
+  constructor(readonly at: number) {
+    super(`the simulation ran ${MAX_ACTIONS_AT_ONE_INSTANT} actions at t=${at} without time passing (a livelock)`);
+    this.name = "VirtualLivelockError";
+  }
+}
+
 interface Scheduled {
   at: number;
   order: number;
@@ -28,6 +43,7 @@ export class VirtualScheduler {
 
   /** Runs actions in order until `stop()` holds after one, nothing is left, or time passes `until`. */
   run(options: { until: number; stop?: () => boolean }): { reason: "stopped" | "idle" | "time" } {
+    let sameInstant = 0;
     for (;;) {
       const next = this.heap[0];
       if (!next) return { reason: "idle" };
@@ -36,6 +52,8 @@ export class VirtualScheduler {
         return { reason: "time" };
       }
       this.pop();
+      sameInstant = next.at === this.current ? sameInstant + 1 : 0;
+      if (sameInstant > MAX_ACTIONS_AT_ONE_INSTANT) throw new VirtualLivelockError(next.at);
       this.current = next.at;
       next.run();
       if (options.stop?.()) return { reason: "stopped" };
