@@ -22,11 +22,12 @@ import { describeError } from "../bridge/upstream.js";
 import type { Signer } from "../engine/crypto.js";
 import { parseAuthorId } from "../engine/ids.js";
 import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
-import { describeStorageFailure, StorageError, storageFailureOf, type StorageFailure } from "../engine/store/storage-failure.js";
+import { StorageError, storageFailureOf, type StorageFailure } from "../engine/store/storage-failure.js";
 import type { Logger } from "../log/logger.js";
 import { parseNetworkKey } from "../radio/air/network-key.js";
 import { realClock, type Clock } from "../radio/clock.js";
 import { bridgeConfigOf, type SiteConfig } from "./site-config.js";
+import { createSiteProblems, type SiteProblemState } from "./site-problems.js";
 import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio } from "./site-radio.js";
 
 /** The database file in the data directory. */
@@ -82,7 +83,7 @@ export interface Site {
   /** Poll-and-write rounds so far and their durations (the metrics' poll latency). */
   rounds(): RoundStats;
   /** Why the last poll round or the database failed, in words; null while all works. */
-  problems(): { round: string | null; storage: string | null };
+  problems(): SiteProblemState;
 }
 
 export interface RoundStats {
@@ -151,56 +152,21 @@ export function createSite(o: SiteOptions): Site {
   let round: Promise<void> | null = null;
   let again = false;
   const rounds: RoundStats = { count: 0, totalMs: 0, lastMs: null };
-  const problems: { round: string | null; storage: string | null } = { round: null, storage: null };
+  const problems = createSiteProblems({ log, databasePath: databasePath(o.dataDir) });
 
   const radios: SiteRadio[] = config.links.map((linkConfig, index) =>
     createSiteRadio({
       index, config: linkConfig, store, signer: o.signer, networkName: config.network.name, networkKey, clock, random,
       log, link: makeLink(linkConfig, index), priorityOf: (t) => priorities.get(t) ?? 0,
       onIngest: (applied) => {
-        storageWorks();
+        problems.storageWorks();
         for (const r of radios) if (r.index !== index) r.station.kick();
         log.debug("events received", { link: index, applied });
         writeSoon();
       },
-      onStorageFailure: (f) => storageFails(f, "events received by radio were dropped; they are asked for again"),
+      onStorageFailure: (f) => problems.storageFails(f, "events received by radio were dropped; they are asked for again"),
     }),
   );
-
-  /** Logged once per problem and consequence, not once per frame or round. */
-  const storageLogged = new Set<string>();
-
-  function storageFails(f: StorageFailure, consequence: string): void {
-    const msg = describeStorageFailure(f, databasePath(o.dataDir));
-    if (problems.storage !== msg) storageLogged.clear();
-    if (!storageLogged.has(consequence)) log.error("the database cannot be written", { reason: msg, consequence });
-    storageLogged.add(consequence);
-    problems.storage = msg;
-  }
-
-  function storageWorks(): void {
-    if (problems.storage === null) return;
-    log.info("the database can be written again");
-    problems.storage = null;
-    storageLogged.clear();
-  }
-
-  /** A round that ran to its end without an error, and whose polls all committed, shows the database takes writes. */
-  function roundDone(): void {
-    problems.round = null;
-    if (bridge.status().forms.every((f) => f.lastPollError === null)) storageWorks();
-  }
-
-  function roundFailed(err: unknown): void {
-    const failure = storageFailureOf(err);
-    if (failure) {
-      storageFails(failure, "the poll round stopped; it runs again on schedule");
-      problems.round = null;
-      return;
-    }
-    log.error("poll round failed", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    problems.round = String(err);
-  }
 
   function setServer(state: ServerState["state"], error: string | null): void {
     if (server.state !== state || server.error !== error) Object.assign(server, { state, error, since: now() });
@@ -222,10 +188,10 @@ export function createSite(o: SiteOptions): Site {
         rounds.count += 1;
         rounds.totalMs += rounds.lastMs;
         if (store.eventCount() !== before) changed();
-        roundDone();
+        problems.roundDone(bridge.status().forms.every((f) => f.lastPollError === null));
       } while (again && !stopped);
     })()
-      .catch(roundFailed)
+      .catch(problems.roundFailed)
       .finally(() => (round = null));
     return round;
   }
@@ -300,7 +266,7 @@ export function createSite(o: SiteOptions): Site {
     },
     changed,
     rounds: () => ({ ...rounds }),
-    problems: () => ({ ...problems }),
+    problems: () => problems.state(),
   };
 }
 

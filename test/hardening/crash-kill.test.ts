@@ -245,7 +245,7 @@ describe("hardening: crashes", () => {
       ok = true;
       recordHardening({
         area: "crashes",
-        tried: `SIGKILL of two meshlogd run processes (Kobo and Central doubles, UDP link) at ${tl.kills} moments: ${Object.entries(tl.byMode).map(([m, n]) => `${n} ${m}`).join(", ")} (${tl.beforeReady} during start-up; ${tl.plannedAtKill} with a write planned and unconfirmed, ${tl.landedUnheard} of them stored by the server unheard), while people made ${work.done.reduce((n, d) => n + d.creates + d.edits + d.deletes, 0)} submissions, edits and deletions`,
+        tried: `SIGKILL of two meshlogd run processes (Kobo and Central doubles, UDP link) at ${tl.kills} moments: ${Object.entries(tl.byMode).map(([m, n]) => `${n} ${m}`).join(", ")} (${tl.beforeReady} during start-up; ${tl.plannedAtKill} with a write planned and unconfirmed; ${tl.landedUnheard} writes the server had stored unheard), while people made ${work.done.reduce((n, d) => n + d.creates + d.edits + d.deletes, 0)} submissions, edits and deletions`,
         held: `after every kill: chains and signatures verify, view = re-fold, nothing the API had reported is missing, no feed rewritten or forked, no record twice at either server; at the end the outboxes drain, both servers hold the same ${end.records} records with the same answers, nothing created is lost, both views are equal, no write-back came back as a change`,
         ok,
       });
