@@ -25,7 +25,7 @@
  * actually tried.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { isRecordBody } from "../../src/engine/event.js";
 import { recordId } from "../../src/engine/ids.js";
 import { seededRandom } from "../../src/engine/random.js";
@@ -204,6 +204,23 @@ function checkEnd(h: Harness, work: FieldWorkload): { records: number; events: n
   return { records: kobo.records.size, events };
 }
 
+/** The diagnostics and the ledger row: what was tried, counted honestly. */
+function report(t: TestContext, h: Harness, work: FieldWorkload, end: { records: number; events: number[] }, killsS: number, totalMs: number): void {
+  const tl = h.tally;
+  const people = work.done.map((d) => `${d.creates} new, ${d.edits} edits, ${d.deletes} deletions`);
+  t.diagnostic(`kills: ${tl.kills} (${tl.beforeReady} before the API was ready), by trigger ${JSON.stringify(tl.byMode)}, in ${killsS.toFixed(1)} s`);
+  t.diagnostic(`kills with a write planned and not known landed: ${tl.plannedAtKill} (writes the server had stored unheard: ${tl.landedUnheard}); with writes pending: ${tl.pendingAtKill}`);
+  t.diagnostic(`people at Kobo: ${people[0]}; at Central: ${people[1]}; frames relayed ${h.w.relay.delivered.join("/")}`);
+  t.diagnostic(`end: ${end.records} records at both servers, ${end.events.join("/")} events, total ${(totalMs / 1000).toFixed(1)} s`);
+  if (tl.failedSeen.size > 0) t.diagnostic(`failed outbox entries seen at kills: ${[...tl.failedSeen].slice(0, 5).join(" | ")}`);
+  recordHardening({
+    area: "crashes",
+    tried: `SIGKILL of two meshlogd run processes (Kobo and Central doubles, UDP link) at ${tl.kills} moments: ${Object.entries(tl.byMode).map(([m, n]) => `${n} ${m}`).join(", ")} (${tl.beforeReady} during start-up; ${tl.plannedAtKill} with a write planned and unconfirmed; ${tl.landedUnheard} writes the server had stored unheard), while people made ${work.done.reduce((n, d) => n + d.creates + d.edits + d.deletes, 0)} submissions, edits and deletions`,
+    held: `after every kill: chains and signatures verify, view = re-fold, nothing the API had reported is missing, no feed rewritten or forked, no record twice at either server; at the end the outboxes drain, both servers hold the same ${end.records} records with the same answers, nothing created is lost, both views are equal, no write-back came back as a change`,
+    ok: true,
+  });
+}
+
 describe("hardening: crashes", () => {
   it(`two site processes survive ${KILLS} SIGKILLs during polling, ingest, sync and write-back`, async (t) => {
     const started = performance.now();
@@ -234,21 +251,9 @@ describe("hardening: crashes", () => {
       const killsDoneS = (performance.now() - started) / 1000;
       await settleAndStop(h);
       const end = checkEnd(h, work);
-      const tl = h.tally;
-      const people = work.done.map((d) => `${d.creates} new, ${d.edits} edits, ${d.deletes} deletions`);
-      t.diagnostic(`kills: ${tl.kills} (${tl.beforeReady} before the API was ready), by trigger ${JSON.stringify(tl.byMode)}, in ${killsDoneS.toFixed(1)} s`);
-      t.diagnostic(`kills with a write planned and not known landed: ${tl.plannedAtKill} (writes the server had stored unheard: ${tl.landedUnheard}); with writes pending: ${tl.pendingAtKill}`);
-      t.diagnostic(`people at Kobo: ${people[0]}; at Central: ${people[1]}; frames relayed ${w.relay.delivered.join("/")}`);
-      t.diagnostic(`end: ${end.records} records at both servers, ${end.events.join("/")} events, total ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      if (tl.failedSeen.size > 0) t.diagnostic(`failed outbox entries seen at kills: ${[...tl.failedSeen].slice(0, 5).join(" | ")}`);
-      assert.equal(tl.kills, KILLS);
+      assert.equal(h.tally.kills, KILLS);
+      report(t, h, work, end, killsDoneS, performance.now() - started);
       ok = true;
-      recordHardening({
-        area: "crashes",
-        tried: `SIGKILL of two meshlogd run processes (Kobo and Central doubles, UDP link) at ${tl.kills} moments: ${Object.entries(tl.byMode).map(([m, n]) => `${n} ${m}`).join(", ")} (${tl.beforeReady} during start-up; ${tl.plannedAtKill} with a write planned and unconfirmed; ${tl.landedUnheard} writes the server had stored unheard), while people made ${work.done.reduce((n, d) => n + d.creates + d.edits + d.deletes, 0)} submissions, edits and deletions`,
-        held: `after every kill: chains and signatures verify, view = re-fold, nothing the API had reported is missing, no feed rewritten or forked, no record twice at either server; at the end the outboxes drain, both servers hold the same ${end.records} records with the same answers, nothing created is lost, both views are equal, no write-back came back as a change`,
-        ok,
-      });
     } finally {
       work.stop();
       if (!ok) recordHardening({ area: "crashes", tried: `SIGKILL of two site processes, ${h.tally.kills} of ${KILLS} kills done`, held: "a check failed (see the test output)", ok: false });
