@@ -15,15 +15,12 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { encodeCanonical } from "../src/engine/cbor.js";
-import { sha256 } from "../src/engine/crypto.js";
-import { canonicalEventBytes, encodeBody, kindCode, verifyEvent, type SignedEvent } from "../src/engine/event.js";
-import { compareHlc, HLC_ZERO, type Hlc } from "../src/engine/hlc.js";
-import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId } from "../src/engine/ids.js";
+import { toAuthorId, type AuthorId, type EventId } from "../src/engine/ids.js";
 import { seededRandom } from "../src/engine/random.js";
 import { openStore } from "../src/engine/store/sqlite-store.js";
-import { encodeView, foldEvents } from "../src/engine/view.js";
 import { encodeWireItem } from "../src/engine/wire.js";
-import { generatePlan, loadPlan, planEvent, type Plan } from "./support/crash-plan.js";
+import { authorIndex, generatePlan, loadPlan, planEvent, type Plan } from "./support/crash-plan.js";
+import { checkStore, createEventVerifier, type EventVerifier } from "./support/store-checks.js";
 
 const ROUNDS = 50;
 const SEED = 20_260_101;
@@ -113,24 +110,6 @@ function recordAcks(acks: Acks, lines: readonly string[]): void {
   }
 }
 
-/** verifyEvent, skipping the Ed25519 check for an (id, sig) pair that already verified in an earlier round. The id is always recomputed. */
-function makeVerifier(): (ev: SignedEvent) => boolean {
-  const verified = new Map<EventId, string>();
-  return (ev) => {
-    const sig = Buffer.from(ev.sig).toString("hex");
-    if (verified.get(ev.id) === sig) {
-      const id = sha256(canonicalEventBytes({
-        author: hexToBytes(ev.author), seq: ev.seq, prev: ev.prev === null ? null : hexToBytes(ev.prev), hlc: ev.hlc,
-        kind: kindCode(ev.body), body: encodeBody(ev.body),
-      }));
-      return toEventId(id) === ev.id;
-    }
-    if (!verifyEvent(ev)) return false;
-    verified.set(ev.id, sig);
-    return true;
-  };
-}
-
 interface Observed {
   events: number;
   local: number;
@@ -141,43 +120,27 @@ interface Observed {
 }
 
 /** Reopens the store and checks every invariant against what was acknowledged. */
-function verifyStore(dbPath: string, plan: Plan, acks: Acks, verify: (ev: SignedEvent) => boolean, round: string): Observed {
+function verifyStore(dbPath: string, plan: Plan, acks: Acks, verify: EventVerifier, round: string): Observed {
   const where = (msg: string) => `${round}: ${msg}`;
+  const index = authorIndex(plan);
+  const nameOf = (a: AuthorId) => (a === plan.local.author ? "local" : `remote-${index.get(a) ?? "?"}`);
   const store = openStore({ path: dbPath });
   try {
-    const all: SignedEvent[] = [];
-    let maxHlc: Hlc = HLC_ZERO;
-    const checkFeed = (author: AuthorId, name: string): SignedEvent[] => {
-      const head = store.headSeq(author);
-      const evs = store.readEvents(author, 1, head);
-      assert.equal(evs.length, head, where(`${name}: feed holds ${evs.length} events below head ${head}`));
-      evs.forEach((ev, j) => {
-        assert.equal(ev.seq, j + 1, where(`${name}: feed not contiguous at ${j + 1}`));
-        assert.equal(ev.prev, j === 0 ? null : evs[j - 1]!.id, where(`${name}#${ev.seq}: prev is not the id of seq-1`));
-        assert.ok(verify(ev), where(`${name}#${ev.seq}: id or signature does not verify`));
-        if (j > 0) assert.ok(compareHlc(ev.hlc, evs[j - 1]!.hlc) > 0, where(`${name}#${ev.seq}: HLC not above its predecessor's`));
-        if (compareHlc(ev.hlc, maxHlc) > 0) maxHlc = ev.hlc;
-      });
-      all.push(...evs);
-      return evs;
-    };
-
+    const checked = checkStore(store, verify, where, nameOf);
     const heads = plan.authors.map((signer, i) => {
-      const name = `remote-${i}`;
-      const evs = checkFeed(signer.author, name);
-      assert.ok(evs.length >= (acks.heads[i] ?? 0), where(`${name}: acknowledged up to ${acks.heads[i]}, store holds ${evs.length}`));
-      evs.forEach((ev, j) => assert.equal(ev.id, planEvent(plan, i, j + 1).id, where(`${name}#${j + 1}: not the planned event`)));
-      return evs.length;
+      const ids = checked.feeds.get(signer.author) ?? [];
+      assert.ok(ids.length >= (acks.heads[i] ?? 0), where(`remote-${i}: acknowledged up to ${acks.heads[i]}, store holds ${ids.length}`));
+      ids.forEach((id, j) => assert.equal(id, planEvent(plan, i, j + 1).id, where(`remote-${i}#${j + 1}: not the planned event`)));
+      return ids.length;
     });
-
-    const local = checkFeed(plan.local.author, "local");
+    const local = checked.feeds.get(plan.local.author) ?? [];
     for (const [seq, id] of acks.local) {
-      assert.equal(local[seq - 1]?.id, id, where(`local#${seq}: acknowledged as ${id}, store holds ${local[seq - 1]?.id}`));
+      assert.equal(local[seq - 1], id, where(`local#${seq}: acknowledged as ${id}, store holds ${local[seq - 1]}`));
     }
 
     // The gap buffer holds only planned events that still wait for a predecessor.
     const ixRows = store.db.prepare("SELECT ix, key FROM authors").all() as { ix: number; key: Buffer }[];
-    const byIx = new Map(ixRows.map((r) => [r.ix, plan.authors.findIndex((s) => s.author === toAuthorId(r.key))]));
+    const byIx = new Map(ixRows.map((r) => [r.ix, index.get(toAuthorId(r.key)) ?? -1]));
     const gapRows = store.db.prepare("SELECT author_ix, seq, form, item FROM gap_buffer").all() as {
       author_ix: number; seq: number; form: number; item: Buffer;
     }[];
@@ -198,26 +161,7 @@ function verifyStore(dbPath: string, plan: Plan, acks: Acks, verify: (ev: Signed
       const [a, seq] = key.split(":").map(Number) as [number, number];
       assert.ok(seq <= (heads[a] as number) || waiting.has(key), where(`buffered remote-${a}#${seq} was acknowledged and is gone`));
     }
-
-    // Nothing beyond the heads, and the view's write log matches the events.
-    const count = (sql: string) => (store.db.prepare(sql).get() as { n: number }).n;
-    assert.equal(count("SELECT count(*) AS n FROM events"), all.length, where("events table holds rows beyond the feeds' heads"));
-    assert.equal(store.eventCount(), all.length, where("eventCount"));
-    assert.equal(
-      count("SELECT count(*) AS n FROM record_writes"),
-      all.filter((ev) => ev.body.kind !== "unknown").length,
-      where("record_writes out of step with events"),
-    );
-
-    // The incrementally maintained view equals the reference re-fold.
-    const fold = foldEvents(all);
-    const expectedView = encodeView(fold.records.values(), fold.conflicts.values());
-    assert.ok(store.viewBytes().equals(expectedView), where("view differs from a re-fold of the stored events"));
-
-    // The persisted clock is not behind anything stored, so a restarted site never stamps below it.
-    assert.ok(compareHlc(store.lastHlc(), maxHlc) >= 0, where("persisted HLC is behind a stored event"));
-
-    return { events: all.length, local: local.length, gap: gapRows.length, conflicts: fold.conflicts.size, records: fold.records.size, heads };
+    return { events: checked.events.length, local: local.length, gap: gapRows.length, conflicts: checked.conflicts, records: checked.records, heads };
   } finally {
     store.close();
   }
@@ -233,7 +177,7 @@ describe("crash safety", () => {
       const plan = loadPlan(file);
       const dbPath = join(dir, "site.sqlite");
       const acks: Acks = { heads: plan.authors.map(() => 0), buffered: new Set(), local: new Map() };
-      const verify = makeVerifier();
+      const verify = createEventVerifier();
       const random = seededRandom(SEED);
       const phases: Record<string, number> = {};
       let aheadOfAcks = 0; // kills that landed after a commit but before its acknowledgement was printed

@@ -95,9 +95,11 @@ export function createBridge(options: BridgeOptions): Bridge {
       const failed = tables.list("failed", 1)[0];
       st.lastWriteError = failed?.lastError ?? null;
       log.warn("writes failed; will retry", { form: o.form.source, failed: w.failed, error: st.lastWriteError });
-    } else if (w.written > 0) {
-      st.lastWriteError = null;
-      log.info("records written", { form: o.form.source, written: w.written });
+    } else {
+      // Cleared by a write that landed, or when nothing failed is left (a poll recognised the write that timed out as landed).
+      const failing = tables.counts().some((c) => c.source === o.form.source && c.state === "failed" && c.n > 0);
+      if (w.written > 0 || !failing) st.lastWriteError = null;
+      if (w.written > 0) log.info("records written", { form: o.form.source, written: w.written });
     }
     return w;
   }

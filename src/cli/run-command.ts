@@ -6,6 +6,7 @@
 import { ConfigError } from "../bridge/mapping-config.js";
 import { MappingError } from "../bridge/mapping.js";
 import { IdentityFileError } from "../engine/store/identity-file.js";
+import { StorageError } from "../engine/store/storage-failure.js";
 import { HttpListenError } from "../http/server.js";
 import { createServiceLogger } from "../log/terminal-logger.js";
 import { NetworkKeyError } from "../radio/air/network-key.js";
@@ -17,7 +18,7 @@ import { configPath, parseArgs } from "./options.js";
 
 /** Errors a user can fix from the message alone: printed without a stack trace. */
 export function isUserError(err: unknown): err is Error {
-  return [ConfigError, MappingError, IdentityFileError, HttpListenError, NetworkKeyError, RNodeError, UdpBindError].some((c) => err instanceof c);
+  return [ConfigError, MappingError, IdentityFileError, HttpListenError, NetworkKeyError, RNodeError, UdpBindError, StorageError].some((c) => err instanceof c);
 }
 
 /** Resolves when the process receives SIGTERM or SIGINT. */

@@ -3,9 +3,14 @@
  * serial port, UDP on a LAN, or whatever a test or the embedded demo hands
  * in), the air framing with the network's key, the duty-cycle budget of the
  * link's region, and the sync node over the site's store.
+ *
+ * A received frame whose events the store cannot take (disk full, read-only
+ * file system) is a lost frame: the sync protocol asks for its events again,
+ * and the site is told so that its status says why.
  */
 import type { Signer } from "../engine/crypto.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
+import { storageFailureOf, type StorageFailure } from "../engine/store/storage-failure.js";
 import type { SyncNode } from "../engine/sync/sync-node.js";
 import type { Logger } from "../log/logger.js";
 import type { AirCodec } from "../radio/air/codec.js";
@@ -51,6 +56,8 @@ export interface SiteRadioOptions {
   readonly link: Link;
   readonly priorityOf: (type: string) => number;
   readonly onIngest: (applied: number) => void;
+  /** A received frame could not be stored: the frame is dropped (its events are asked for again). */
+  readonly onStorageFailure?: (failure: StorageFailure) => void;
 }
 
 export function rnodeSettingsOf(c: RNodeLinkConfig): RNodeSettings {
@@ -78,12 +85,35 @@ function dutyOf(config: LinkConfig): { fraction: number; region: string } {
   return { fraction: config.duty_cycle ?? preset.fraction, region: preset.name };
 }
 
+/** `link`, with a storage failure while handling a received frame caught and reported instead of thrown; anything else still throws. */
+function guardFrames(link: Link, onStorageFailure: (f: StorageFailure) => void): Link {
+  return {
+    mtu: link.mtu,
+    airtimeMs: (bytes) => link.airtimeMs(bytes),
+    send: (frame) => link.send(frame),
+    ...(link.onTransmit ? { onTransmit: (listener: (airtimeMs: number) => void) => link.onTransmit?.(listener) } : {}),
+    onFrame: (receive) =>
+      link.onFrame((frame) => {
+        try {
+          receive(frame);
+        } catch (err) {
+          const failure = storageFailureOf(err);
+          if (!failure) throw err;
+          onStorageFailure(failure);
+        }
+      }),
+    start: () => link.start(),
+    stop: () => link.stop(),
+    status: () => link.status(),
+  };
+}
+
 export function createSiteRadio(o: SiteRadioOptions): SiteRadio {
   const { link, clock, store } = o;
   const duty = dutyOf(o.config);
   const names = new Map(store.members().map((m) => [m.author, m.name ?? undefined] as const));
   const { codec, node, dutyCycle, station } = createRadioStack({
-    store, signer: o.signer, link, clock, random: o.random, networkId: networkIdFromName(o.networkName), networkKey: o.networkKey,
+    store, signer: o.signer, link: guardFrames(link, (f) => o.onStorageFailure?.(f)), clock, random: o.random, networkId: networkIdFromName(o.networkName), networkKey: o.networkKey,
     dutyFraction: duty.fraction, sync: { priorityOf: o.priorityOf }, names: (a) => names.get(a),
     onIngest: (report) => {
       if (report.applied > 0) o.onIngest(report.applied);

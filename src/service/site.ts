@@ -9,8 +9,11 @@
  * - Events that arrive by radio (or an imported bundle) wake the other links
  *   and trigger a write-back round soon after, so converged records reach the
  *   local server without waiting for the next poll.
+ * - A database the machine will not write (disk full, read-only) stops
+ *   nothing else: the status says so, polls and frames are retried, and the
+ *   problem clears once a poll commits again.
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, constants as fsConstants, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { schedule as scheduleCron, type ScheduledTask } from "node-cron";
 import { MappingError } from "../bridge/mapping.js";
@@ -19,10 +22,12 @@ import { describeError } from "../bridge/upstream.js";
 import type { Signer } from "../engine/crypto.js";
 import { parseAuthorId } from "../engine/ids.js";
 import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
+import { StorageError, storageFailureOf, type StorageFailure } from "../engine/store/storage-failure.js";
 import type { Logger } from "../log/logger.js";
 import { parseNetworkKey } from "../radio/air/network-key.js";
 import { realClock, type Clock } from "../radio/clock.js";
 import { bridgeConfigOf, type SiteConfig } from "./site-config.js";
+import { createSiteProblems, type SiteProblemState } from "./site-problems.js";
 import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio } from "./site-radio.js";
 
 /** The database file in the data directory. */
@@ -77,6 +82,8 @@ export interface Site {
   changed(): void;
   /** Poll-and-write rounds so far and their durations (the metrics' poll latency). */
   rounds(): RoundStats;
+  /** Why the last poll round or the database failed, in words; null while all works. */
+  problems(): SiteProblemState;
 }
 
 export interface RoundStats {
@@ -85,24 +92,49 @@ export interface RoundStats {
   lastMs: number | null;
 }
 
+/** Where the site's database lives. */
+export function databasePath(dataDir: string): string {
+  return dataDir === ":memory:" ? ":memory:" : join(dataDir, DATABASE_FILE);
+}
+
 /**
  * Opens (creating if need be) the site's database with exactly the config's
  * members: those listed are added, and one the store knew but the config no
  * longer lists is removed (its stored events stay; its new ones are refused).
+ * Throws StorageError when the machine refuses (read-only or full disk, no
+ * permission).
  */
 export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDir" | "now">): SqliteStore {
-  if (o.dataDir !== ":memory:") mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const path = o.dataDir === ":memory:" ? ":memory:" : join(o.dataDir, DATABASE_FILE);
-  const store = openStore({ path, signer: o.signer, ...(o.now ? { now: o.now } : {}) });
-  const listed = new Set<string>([o.signer.author]);
-  for (const m of o.config.network.members) {
-    const author = parseAuthorId(m.key);
-    if (!author) continue;
-    listed.add(author);
-    if (author !== o.signer.author) store.addMember(author, m.name);
+  const path = databasePath(o.dataDir);
+  let store: SqliteStore | undefined;
+  try {
+    if (o.dataDir !== ":memory:") mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    store = openStore({ path, signer: o.signer, ...(o.now ? { now: o.now } : {}) });
+    const listed = new Set<string>([o.signer.author]);
+    for (const m of o.config.network.members) {
+      const author = parseAuthorId(m.key);
+      if (!author) continue;
+      listed.add(author);
+      if (author !== o.signer.author) store.addMember(author, m.name);
+    }
+    for (const m of store.members()) if (!listed.has(m.author)) store.removeMember(m.author);
+    return store;
+  } catch (err) {
+    store?.close();
+    const failure = storageFailureOf(err);
+    // SQLite says only that it cannot open the file; the directory says why (read-only, no permission).
+    throw failure ? new StorageError(path, (o.dataDir !== ":memory:" && dirFailure(o.dataDir)) || failure) : err;
   }
-  for (const m of store.members()) if (!listed.has(m.author)) store.removeMember(m.author);
-  return store;
+}
+
+/** Why the data directory refuses writes, if it does. */
+function dirFailure(dir: string): StorageFailure | null {
+  try {
+    accessSync(dir, fsConstants.W_OK);
+    return null;
+  } catch (err) {
+    return storageFailureOf(err);
+  }
 }
 
 export function createSite(o: SiteOptions): Site {
@@ -126,16 +158,19 @@ export function createSite(o: SiteOptions): Site {
   let round: Promise<void> | null = null;
   let again = false;
   const rounds: RoundStats = { count: 0, totalMs: 0, lastMs: null };
+  const problems = createSiteProblems({ log, databasePath: databasePath(o.dataDir) });
 
   const radios: SiteRadio[] = config.links.map((linkConfig, index) =>
     createSiteRadio({
       index, config: linkConfig, store, signer: o.signer, networkName: config.network.name, networkKey, clock, random,
       log, link: makeLink(linkConfig, index), priorityOf: (t) => priorities.get(t) ?? 0,
       onIngest: (applied) => {
+        problems.storageWorks();
         for (const r of radios) if (r.index !== index) r.station.kick();
         log.debug("events received", { link: index, applied });
         writeSoon();
       },
+      onStorageFailure: (f) => problems.storageFails(f, "events received by radio were dropped; they are asked for again"),
     }),
   );
 
@@ -159,9 +194,10 @@ export function createSite(o: SiteOptions): Site {
         rounds.count += 1;
         rounds.totalMs += rounds.lastMs;
         if (store.eventCount() !== before) changed();
+        problems.roundDone(bridge.status().forms.every((f) => f.lastPollError === null));
       } while (again && !stopped);
     })()
-      .catch((err: unknown) => log.error("poll round failed", { error: String(err) }))
+      .catch(problems.roundFailed)
       .finally(() => (round = null));
     return round;
   }
@@ -199,6 +235,9 @@ export function createSite(o: SiteOptions): Site {
     }
     opened = true;
     setServer("ok", null);
+    // A (re)start is when an admin has fixed credentials or a form: writes waiting out a long pause are tried now.
+    const due = bridge.retryOutbox();
+    if (due > 0) log.info("failed write-backs are tried again now", { entries: due });
     changed(); // vocabularies may have been published
     if (!o.manualPolls) cronTask = scheduleCron(config.schedule.poll, () => void runRound(), { name: "poll", noOverlap: true });
     void runRound();
@@ -233,13 +272,17 @@ export function createSite(o: SiteOptions): Site {
     },
     changed,
     rounds: () => ({ ...rounds }),
+    problems: () => problems.state(),
   };
 }
 
-/** The site's form statuses folded into a server state the banner can show. */
+/** The site's server state, form statuses and database problems, worded for the banner. */
 export function serverProblems(site: Site): string[] {
   const s = site.server();
   const out: string[] = [];
+  const p = site.problems();
+  if (p.storage) out.push(`The database cannot be written: ${p.storage}`);
+  if (p.round) out.push(`A poll round failed: ${p.round} (see the log)`);
   if (s.state === "unreachable") out.push(`The form server cannot be reached: ${s.error ?? "no answer"}`);
   const st = site.bridge.status();
   for (const f of st.forms) {

@@ -1,6 +1,7 @@
 /**
  * Fault injection shared by the form-server test doubles: a server that is
- * down, answers 5xx, answers garbage, or answers slowly. Tests (and the
+ * down, answers 5xx, answers garbage, answers slowly, or does the work and
+ * never answers or answers too late. Tests (and the
  * hardening suite) arm a fault for the next N matching requests or until
  * cleared; the double consults it before routing each request.
  */
@@ -16,7 +17,9 @@ export type Fault =
   /** The request is answered normally, but only after `delayMs`. */
   | { readonly kind: "slow"; readonly delayMs: number }
   /** The request is carried out, but the connection drops before the answer: the caller cannot know it worked. */
-  | { readonly kind: "lose-answer" };
+  | { readonly kind: "lose-answer" }
+  /** The request is carried out at once; the answer leaves only after `delayMs` (a caller with a shorter timeout gives up first). */
+  | { readonly kind: "late-answer"; readonly delayMs: number };
 
 export interface FaultOptions {
   /** How many matching requests the fault applies to; unlimited when absent. */
@@ -34,7 +37,7 @@ interface Armed {
 export class FaultInjector {
   private armed: Armed | null = null;
   /** Requests a fault was applied to, by kind. */
-  readonly applied = { down: 0, status: 0, garbage: 0, slow: 0, "lose-answer": 0 };
+  readonly applied = { down: 0, status: 0, garbage: 0, slow: 0, "lose-answer": 0, "late-answer": 0 };
 
   set(fault: Fault, options: FaultOptions = {}): void {
     this.armed = { fault, remaining: options.count ?? Infinity, match: options.match ?? (() => true) };
@@ -86,6 +89,15 @@ export class FaultInjector {
           return res;
         }) as unknown as typeof res.end;
         return false;
+      case "late-answer": {
+        // The doubles answer with one end() call; holding it back holds back the whole answer.
+        const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+        res.end = ((...args: unknown[]) => {
+          setTimeout(() => end(...args), fault.delayMs);
+          return res;
+        }) as unknown as typeof res.end;
+        return false;
+      }
     }
   }
 }
