@@ -4,16 +4,14 @@
  * Knows when the API first answers /api/health with 200, and the child's
  * resident memory (/proc, Linux).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request, type Agent } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { spawnSite } from "../test/support/site-child.js";
 import { LOAD_ASSET } from "./hardening-store.js";
 
-const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 /** Longest wait for the API to answer, or for the process to exit after SIGTERM. */
 const PROCESS_WAIT_MS = 120_000;
 /** How often the API is asked whether it is up while the site starts. */
@@ -86,20 +84,6 @@ export interface LoadSiteProcess {
   stop(): Promise<number | null>;
 }
 
-function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the site did not stop within ${PROCESS_WAIT_MS} ms of SIGTERM`));
-    }, PROCESS_WAIT_MS);
-    child.once("exit", (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-  });
-}
-
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
 const USER_HZ = 100;
 
@@ -115,37 +99,25 @@ function procKb(pid: number, field: string): number {
   return Number(m[1]) * 1024;
 }
 
-/** Watches the child's JSON log lines for the start-up milestones. */
-function watchLog(child: ChildProcess, spawnedAt: number) {
-  const lines: string[] = [];
-  const seen: { storeOpenMs: number | null; logReadyMs: number | null } = { storeOpenMs: null, logReadyMs: null };
-  let buffer = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString("utf8");
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      const at = performance.now() - spawnedAt;
-      if (line.includes('"site starting"')) seen.storeOpenMs ??= at;
-      if (line.includes('"admin page and API ready"')) seen.logReadyMs ??= at;
-    }
-  });
-  child.stderr?.on("data", (c: Buffer) => lines.push(`[stderr] ${c.toString("utf8")}`));
-  return { lines, seen };
-}
-
 /** Spawns `meshlogd run --config FILE` and resolves once /api/health answers 200. */
 export async function startLoadSite(configFile: string, port: number): Promise<LoadSiteProcess> {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [MAIN, "run", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
-  const { lines, seen } = watchLog(child, spawnedAt);
+  const seen: { storeOpenMs: number | null; logReadyMs: number | null } = { storeOpenMs: null, logReadyMs: null };
+  const child = spawnSite(configFile, {
+    onLine: (line) => {
+      const at = performance.now() - spawnedAt;
+      if (line.includes('"site starting"')) seen.storeOpenMs ??= at;
+      if (line.includes('"admin page and API ready"')) seen.logReadyMs ??= at;
+    },
+  });
+  const { lines } = child;
+  let exited = false;
+  void child.exit.then(() => (exited = true));
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the site exited before its API answered:\n${lines.join("\n")}`);
+    if (exited) throw new Error(`the site exited before its API answered:\n${lines.join("\n")}`);
     if (performance.now() - spawnedAt > PROCESS_WAIT_MS) {
-      child.kill("SIGKILL");
+      child.process.kill("SIGKILL");
       throw new Error(`the site's API did not answer within ${PROCESS_WAIT_MS} ms:\n${lines.join("\n")}`);
     }
     const r = await get(`${url}/api/health`).catch(() => null);
@@ -153,14 +125,14 @@ export async function startLoadSite(configFile: string, port: number): Promise<L
     await new Promise((done) => setTimeout(done, HEALTH_POLL_MS));
   }
   const readyMs = performance.now() - spawnedAt;
-  const pid = child.pid as number;
+  const pid = child.process.pid as number;
   return {
     pid, url, readyMs, logReadyMs: seen.logReadyMs, storeOpenMs: seen.storeOpenMs, lines,
     memory: () => ({ rssBytes: procKb(pid, "VmRSS"), peakBytes: procKb(pid, "VmHWM") }),
     cpuMs: () => procCpuMs(pid),
-    stop: () => {
-      child.kill("SIGTERM");
-      return exitOf(child);
+    stop: async () => {
+      child.process.kill("SIGTERM");
+      return (await child.exit).code;
     },
   };
 }

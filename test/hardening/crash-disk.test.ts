@@ -32,7 +32,7 @@ import { serverRecords } from "./support/field-workload.js";
 import { createPrivateMount, privateMountUnavailable, type PrivateMount } from "./support/private-mount.js";
 import { KOBO_UID, makeProcessWorld, type ProcessWorld } from "./support/process-sites.js";
 import { siteStatus, waitConverged, type SiteStatus } from "./support/site-api.js";
-import { spawnSite, type SiteChild } from "./support/site-child.js";
+import { spawnSite, type SiteChild } from "../support/site-child.js";
 
 /** Room for the database and its WAL (which grows to about 4 MB between checkpoints). */
 const TMPFS_BYTES = 24 * 1024 * 1024;

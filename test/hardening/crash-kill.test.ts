@@ -36,7 +36,7 @@ import { checkAfterKill, newHistory, watchFrontier, type KillCheck, type SiteHis
 import { currentVersions, serverRecords, startFieldWorkload, type FieldWorkload } from "./support/field-workload.js";
 import { makeProcessWorld, type ProcessWorld } from "./support/process-sites.js";
 import { waitConverged } from "./support/site-api.js";
-import { spawnSite, type SiteChild } from "./support/site-child.js";
+import { spawnSite, type SiteChild } from "../support/site-child.js";
 
 const DEFAULT_KILLS = 50;
 const SOAK_KILLS = 200;

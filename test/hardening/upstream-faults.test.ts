@@ -21,7 +21,7 @@ import { recordHardening } from "./ledger.js";
 import { serverRecords } from "./support/field-workload.js";
 import { KOBO_UID, makeProcessWorld, type ProcessWorld } from "./support/process-sites.js";
 import { retryOutbox, siteStatus, waitConverged, type SiteStatus } from "./support/site-api.js";
-import { spawnSite, type SiteChild } from "./support/site-child.js";
+import { spawnSite, type SiteChild } from "../support/site-child.js";
 
 /** Long enough for a write retried after the first back-off (5 s ± 20 %) and a radio round trip. */
 const CONVERGE_MS = 60_000;

@@ -4,13 +4,12 @@
  * harness reads the API's address from the log and stops the process with
  * SIGTERM, as docker and systemd do.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { spawnSite, type SiteChild } from "./site-child.js";
 
-const MAIN = new URL("../../src/cli/main.js", import.meta.url).pathname;
 /** Longest wait for a child to print that its API is ready, or to exit after SIGTERM. */
 const PROCESS_WAIT_MS = 30_000;
 
@@ -38,64 +37,36 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
   return file;
 }
 
-function waitExit(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill("SIGKILL");
+/** Resolves with the exit code; SIGKILLs and fails if the child has not ended within PROCESS_WAIT_MS. */
+function exitWithin(child: SiteChild): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.process.kill("SIGKILL");
       reject(new Error(`the site did not stop within ${PROCESS_WAIT_MS} ms of SIGTERM`));
     }, PROCESS_WAIT_MS);
-    child.once("exit", (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
   });
+  return Promise.race([child.exit.then((e) => e.code), late]).finally(() => clearTimeout(timer));
 }
 
 /** Starts `meshlogd run --config FILE`; resolves once the API is listening. */
-export function startSiteProcess(configFile: string, env: Record<string, string>): Promise<SiteProcess> {
-  const child = spawn(process.execPath, [MAIN, "run", "--config", configFile], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  let buffer = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the site did not start within ${PROCESS_WAIT_MS} ms:\n${lines.join("\n")}`));
-    }, PROCESS_WAIT_MS);
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString("utf8");
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        lines.push(line);
-        let parsed: { msg?: string; url?: string } = {};
-        try {
-          parsed = JSON.parse(line) as typeof parsed;
-        } catch {
-          // not a log line (a stack trace): kept in `lines` for the failure message
-        }
-        if (parsed.msg === "admin page and API ready" && parsed.url) {
-          clearTimeout(timer);
-          const url = parsed.url;
-          resolve({
-            url, lines,
-            stop: () => {
-              child.kill("SIGTERM");
-              return waitExit(child);
-            },
-            exited: () => waitExit(child),
-          });
-        }
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", (c: Buffer) => lines.push(`[stderr] ${c.toString("utf8")}`));
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the site exited with ${String(code)} before its API was ready:\n${lines.join("\n")}`));
-    });
-  });
+export async function startSiteProcess(configFile: string, env: Record<string, string>): Promise<SiteProcess> {
+  const child = spawnSite(configFile, { env });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), PROCESS_WAIT_MS)));
+  const url = await Promise.race([child.ready, late]).finally(() => clearTimeout(timer));
+  if (url === null) {
+    child.process.kill("SIGKILL");
+    throw new Error(`the site did not get its API ready within ${PROCESS_WAIT_MS} ms, or exited:\n${child.lines.join("\n")}`);
+  }
+  return {
+    url, lines: child.lines,
+    stop: () => {
+      child.process.kill("SIGTERM");
+      return exitWithin(child);
+    },
+    exited: () => exitWithin(child),
+  };
 }
 
 /** Polls `check` every 100 ms until it holds; fails after `ms` with `what`. */

@@ -1,15 +1,16 @@
 /**
- * `meshlogd run --config FILE` as a child the hardening tests may kill at any
- * moment: unlike test/support/site-process.ts it does not wait for the API
- * before handing the process over, and it reports how the process ended.
+ * `meshlogd run --config FILE` as a child process, handed over at once (the
+ * hardening tests may kill it at any moment): its log lines, when its API is
+ * ready, and how it ended. site-process.ts (which waits for the API) and the
+ * load benchmark build on it.
  * An optional command prefix runs the site inside another tool (e.g.
  * `unshare`, for a private mount of its data directory).
  *
- * Imported by tests only; no side effects.
+ * Imported by tests and benchmarks only; no side effects.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 
-const MAIN = new URL("../../../src/cli/main.js", import.meta.url).pathname;
+const MAIN = new URL("../../src/cli/main.js", import.meta.url).pathname;
 
 export interface ExitInfo {
   readonly code: number | null;
@@ -31,6 +32,8 @@ export interface SpawnSiteOptions {
   readonly env?: Record<string, string>;
   /** Command and arguments put before `node main.js run --config FILE`. */
   readonly prefix?: readonly string[];
+  /** Told of each stdout line as it arrives (e.g. to time start-up milestones). */
+  readonly onLine?: (line: string) => void;
 }
 
 /** The argv that runs a site with `configFile` (for a shell wrapper). */
@@ -54,6 +57,7 @@ export function spawnSite(configFile: string, o: SpawnSiteOptions = {}): SiteChi
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       lines.push(line);
+      o.onLine?.(line);
       if (line.includes('"admin page and API ready"')) onReady((JSON.parse(line) as { url: string }).url);
     }
   });
