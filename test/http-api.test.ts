@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import request from "supertest";
@@ -41,6 +42,8 @@ describe("HTTP API", () => {
     assert.equal(res.body.site.name, "base-camp");
     assert.equal(res.body.site.author, s.site.signer.author);
     assert.match(res.body.site.node, /^v\d+/);
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    assert.equal(res.body.site.version, pkg.version);
     assert.equal(res.body.server.state, "ok");
     assert.equal(res.body.forms.length, 1);
     assert.equal(res.body.forms[0].type, "household");

@@ -144,7 +144,7 @@ export function bridgeConfigOf(config: SiteConfig): BridgeConfig {
   return {
     server: config.server,
     mappings: config.mappings,
-    poll_interval_s: 60,
+    poll_interval_s: 60, // used only by bridge.start(); a site runs its rounds on the cron schedule instead
     request_timeout_s: config.request_timeout_s,
     ...(config.hash_key ? { hash_key: config.hash_key } : {}),
   };

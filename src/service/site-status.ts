@@ -3,14 +3,15 @@
  * API, the admin page, `meshlogd status` and the metrics all read these, so
  * they never disagree.
  */
+import { createRequire } from "node:module";
 import { frontierTotal } from "../engine/frontier.js";
 import type { AuthorId } from "../engine/ids.js";
 import { conflictCount, recordCountsByType, type TypeCount } from "../engine/store/store-queries.js";
 import { serverProblems, type ServerState, type Site } from "./site.js";
 import type { SiteRadio } from "./site-radio.js";
 
-/** The package version, for the status API. */
-export const VERSION = "0.1.0";
+/** The package version, for the status API: read from package.json (beside dist/ in a checkout and in the image). */
+export const VERSION = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
 
 export interface SiteSummary {
   readonly site: { name: string; author: AuthorId; network: string; sealed: boolean; version: string; node: string; startedAt: string; uptimeS: number };
