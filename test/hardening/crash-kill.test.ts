@@ -41,7 +41,7 @@ import { spawnSite, type SiteChild } from "../support/site-child.js";
 const DEFAULT_KILLS = 50;
 const SOAK_KILLS = 200;
 const KILLS = Number(process.env.MESHLOGD_CRASH_KILLS ?? (process.env.MESHLOGD_SOAK === "1" ? SOAK_KILLS : DEFAULT_KILLS));
-const SEED = 20_261_121;
+const SEED = Number(process.env.MESHLOGD_CRASH_SEED ?? 20_261_121);
 /** A kill whose trigger never comes (no write was due) happens this long after the spawn. */
 const FALLBACK_KILL_MS = 5_000;
 /** How often the test asks a running site what it holds (its acknowledgements). */

@@ -6,8 +6,9 @@ import type Database from "better-sqlite3";
 import { decodeStrict } from "../cbor.js";
 import { KIND } from "../event.js";
 import { parseVocabulary } from "../vocabulary.js";
+import { BLOB_DDL } from "./blob-store.js";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -183,6 +184,7 @@ CREATE TABLE IF NOT EXISTS counters (
 /** Creates or checks the schema. A store written by a newer meshlogd is refused rather than damaged. */
 export function migrate(db: Database.Database): void {
   db.exec(DDL);
+  db.exec(BLOB_DDL);
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
   if (row && row.value > SCHEMA_VERSION) {
     throw new Error(

@@ -39,6 +39,7 @@ import { createVocabularyIndex, type VocabularyIndex } from "./vocabulary-index.
 import { createLexicon, type Lexicon, type VocabularyField } from "../vocabulary.js";
 
 export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
+import { createBlobStore, type BlobStore } from "./blob-store.js";
 export { MembershipError } from "./author-registry.js";
 
 export interface StoreOptions {
@@ -109,6 +110,8 @@ export class SqliteStore {
   private resolvedAhead: Map<number, Resolved> | null = null;
   private readonly stmt;
   private readonly vocabularies: VocabularyIndex;
+  /** Attachment bytes by hash (they travel apart from the events). */
+  readonly blobs: BlobStore;
 
   constructor(options: StoreOptions) {
     this.now = options.now ?? Date.now;
@@ -145,6 +148,7 @@ export class SqliteStore {
     this.authors = new AuthorRegistry(this.db);
     this.vocabularies = createVocabularyIndex(this.db);
     this.gap = createGapBuffer(this.db);
+    this.blobs = createBlobStore(this.db, this.now);
     this.lastChange = (this.db.prepare("SELECT max(seq) AS m FROM view_changes").get() as { m: number | null }).m ?? 0;
     this.view = createViewUpdater(this.db, this.authorIndex, () => ++this.lastChange);
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });

@@ -48,6 +48,20 @@ export function serversAgree(w: ProcessWorld): boolean {
   return true;
 }
 
+/** What differs between the two servers, one line per record (for failure messages). */
+export function serversDiff(w: ProcessWorld): string[] {
+  const [a, b] = [serverRecords(w, 0), serverRecords(w, 1)];
+  const out: string[] = [];
+  if (a.count !== a.records.size) out.push(`Kobo holds ${a.count} submissions for ${a.records.size} records`);
+  if (b.count !== b.records.size) out.push(`Central holds ${b.count} submissions for ${b.records.size} records`);
+  const show = (m: Map<string, unknown> | undefined) => (m ? JSON.stringify(Object.fromEntries(m)) : "absent");
+  for (const id of new Set([...a.records.keys(), ...b.records.keys()])) {
+    const [x, y] = [a.records.get(id), b.records.get(id)];
+    if (show(x) !== show(y)) out.push(`${id}: Kobo ${show(x)}, Central ${show(y)}`);
+  }
+  return out;
+}
+
 /** Waits until both running sites (API URLs) and both servers have converged; fails with the last state seen. */
 export async function waitConverged(w: ProcessWorld, urls: readonly string[], ms: number): Promise<void> {
   let last = "";
@@ -56,6 +70,7 @@ export async function waitConverged(w: ProcessWorld, urls: readonly string[], ms
     const fr = await Promise.all(urls.map(siteFrontier));
     const agree = serversAgree(w);
     last = JSON.stringify({ outbox: st.map((s) => s.outbox), attention: st.map((s) => s.attention), sameFrontier: fr[0] === fr[1], agree });
+    if (!agree) last += `\n${serversDiff(w).slice(0, 10).join("\n")}`;
     return st.every((s) => s.outbox.pending + s.outbox.failed === 0 && s.attention.length === 0) && fr.every((f) => f === fr[0]) && agree;
   }, ms).catch((err: Error) => assert.fail(`${err.message}; last seen ${last}`));
 }
