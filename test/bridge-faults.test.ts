@@ -130,6 +130,24 @@ describe("bridge faults", () => {
     assert.deepEqual(events, [2, 2], "one event per submission: the lost-answer writes did not come back as changes");
   });
 
+  it("a write that landed unheard and was then deleted by a person becomes a deletion, not an endless 409", async () => {
+    // Central keeps deleted submissions' instanceIDs: the retried create answers 409.3 while the submission is not to be seen.
+    const b = central();
+    b.double.faults.set({ kind: "lose-answer" }, { count: 1, match: (m, p) => m === "POST" && p.endsWith("/submissions") });
+    const [id] = submitAtA(1);
+    await round();
+    await round();
+    assert.equal(b.double.faults.applied["lose-answer"], 1, "B's create landed and B did not hear so");
+    assert.equal(b.double.submissions(b.project, b.form).length, 1);
+    b.double.deleteLocal(b.project, b.form, id!);
+    wait(15 * 60_000);
+    await settle(w);
+    assert.equal(w.site("A").serverCount(), 0, "the person's deletion at B reached A");
+    assert.equal(w.site("B").serverCount(), 0);
+    assert.ok(centralCreates().filter((r) => r.status === 409).length <= 2, "the refused create was not retried again and again");
+    for (const s of w.sites) assert.equal(s.bridge.status().outbox.pending + s.bridge.status().outbox.failed, 0, `${s.name}'s outbox is empty`);
+  });
+
   it("a person's edit between our read and our write (409.9 / 410) is taken in, not overwritten blindly", async () => {
     const [id] = submitAtA(1);
     await settle(w);

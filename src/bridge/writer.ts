@@ -141,6 +141,13 @@ async function resolveConflict(d: WriterDeps, e: OutboxEntry, p: WritePlan, err:
   if (!cur.ok) return cur.error;
   const isOurs = p.action === "delete" ? cur.value === null : cur.value?.instanceId === p.instanceId;
   if (isOurs) return "landed";
+  if (p.action === "create" && cur.value === null) {
+    // The server holds this record id yet shows no submission: our create landed unheard and a person has deleted it
+    // since (Central keeps a deleted submission's instanceID and refuses it again). Settle the write as landed; the poll
+    // asked for here finds the deletion and makes it this site's change, as for any deletion a person makes.
+    d.requestPoll();
+    return "landed";
+  }
   const now = d.now();
   d.store.atomically(() => {
     d.bridge.clearPlan(d.form.source, e.record, now);
