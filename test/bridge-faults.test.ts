@@ -148,6 +148,21 @@ describe("bridge faults", () => {
     for (const s of w.sites) assert.equal(s.bridge.status().outbox.pending + s.bridge.status().outbox.failed, 0, `${s.name}'s outbox is empty`);
   });
 
+  it("a record our writer created at Kobo and a person deleted before the next poll is taken in as deleted", async () => {
+    // OpenRosa's answer does not carry the new row's _id: until a poll reads it, the site knows the copy by rootUuid only.
+    const b = central();
+    const id = b.double.submitLocal(b.project, b.form, { village: "east", "hh/head_name": "Neema" });
+    await round();
+    await round();
+    const row = kobo().submissions(KOBO_UID).find((r) => r["meta/rootUuid"] === id);
+    assert.ok(row, "A's writer created the record at Kobo");
+    kobo().deleteLocal(KOBO_UID, row._id as number);
+    await settle(w);
+    assert.equal(w.site("A").serverCount(), 0);
+    assert.equal(w.site("B").serverCount(), 0, "the person's deletion at A reached B");
+    for (const s of w.sites) assert.equal(s.bridge.status().outbox.pending + s.bridge.status().outbox.failed, 0, `${s.name}'s outbox is empty`);
+  });
+
   it("a person's edit between our read and our write (409.9 / 410) is taken in, not overwritten blindly", async () => {
     const [id] = submitAtA(1);
     await settle(w);

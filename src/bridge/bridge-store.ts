@@ -181,6 +181,9 @@ export function createBridgeStore(db: Database.Database) {
     local: db.prepare<[string, string], { local_key: string; instance_id: string; answers: string; deleted: number }>(
       "SELECT local_key, instance_id, answers, deleted FROM bridge_local WHERE source = ? AND record_id = ?",
     ),
+    unkeyed: db.prepare<[string], { record_id: string }>(
+      "SELECT record_id FROM bridge_local WHERE source = ? AND local_key = '' AND deleted = 0",
+    ),
     localKeys: db.prepare<[string], { record_id: string; local_key: string; instance_id: string }>(
       "SELECT record_id, local_key, instance_id FROM bridge_local WHERE source = ? AND deleted = 0",
     ),
@@ -238,6 +241,10 @@ export function createBridgeStore(db: Database.Database) {
       const out = new Map<string, { record: RecordId; instanceId: string }>();
       for (const r of s.localKeys.iterate(source)) out.set(r.local_key, { record: r.record_id as RecordId, instanceId: r.instance_id });
       return out;
+    },
+    /** Live copies whose local key is not known yet (see PollPass.unkeyed). */
+    unkeyedRecords(source: string): RecordId[] {
+      return s.unkeyed.all(source).map((r) => r.record_id as RecordId);
     },
     putLocal(source: string, c: LocalCopy): void {
       s.putLocal.run(source, c.record, c.localKey, c.instanceId, encodeAnswers(c.answers), c.deleted ? 1 : 0);

@@ -3,7 +3,10 @@
  * since" stamp (kpi#7259), so a poll pass is:
  *  1. new rows by `_id` high-water mark, 1,000 per page (Kobo's cap), sorted;
  *  2. a light scan of every row's `_id` and `_uuid`: a changed `_uuid` is an
- *     edit (fetched in full), a known `_id` that is missing was deleted.
+ *     edit (fetched in full), a known `_id` that is missing was deleted. A
+ *     submission our writer created has no known `_id` until a poll reads it
+ *     (OpenRosa's answer does not carry it): found by `meta/rootUuid`, or
+ *     deleted if no row has it.
  * Writes go through OpenRosa `/submission` (the v2 API cannot create).
  */
 import { z } from "zod";
@@ -18,7 +21,12 @@ import { firstChild, parseXml, textOf, XmlError } from "./xml.js";
 /** Rows fetched in full per request when the scan finds edits. */
 const EDIT_FETCH_BATCH = 200;
 
-const rowIdsSchema = z.object({ _id: z.number().int(), _uuid: z.string().optional(), "meta/instanceID": z.string().optional() });
+const rowIdsSchema = z.object({
+  _id: z.number().int(),
+  _uuid: z.string().optional(),
+  "meta/instanceID": z.string().optional(),
+  "meta/rootUuid": z.string().optional(),
+});
 
 export interface KoboCursor {
   /** Highest `_id` whose row has been taken in. */
@@ -88,12 +96,13 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
   /** Step 2: every row's identity, to find edits, rows we never took in, and deletions. */
   async function scan(lastId: number, pass: PollPass): Promise<Result<void>> {
     const seen = new Map<number, string>();
+    const roots = new Map<string, number>();
     let after = 0;
     for (;;) {
       const page = await client.listData(uid, {
         query: { _id: { $gt: after, $lte: lastId } },
         sort: { _id: 1 },
-        fields: ["_id", "_uuid", "meta/instanceID"],
+        fields: ["_id", "_uuid", "meta/instanceID", "meta/rootUuid"],
         limit: KOBO_MAX_PAGE,
       });
       if (!page.ok) return page;
@@ -101,12 +110,20 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
         const ids = rowIdsSchema.safeParse(row);
         if (!ids.success) return fail({ kind: "bad-response", message: `GET /api/v2/assets/${uid}/data/: a row without a numeric _id` });
         seen.set(ids.data._id, instanceOf(ids.data));
+        const root = ids.data["meta/rootUuid"];
+        if (root) roots.set(root, ids.data._id);
         after = Math.max(after, ids.data._id);
       }
       if (page.value.next === null || page.value.results.length === 0) break;
     }
     const known = pass.known();
     const stale = [...seen].filter(([id, inst]) => known.get(String(id))?.instanceId !== inst).map(([id]) => id);
+    const gone: PollItem[] = [];
+    for (const record of pass.unkeyed()) {
+      const id = roots.get(record);
+      if (id === undefined) gone.push({ kind: "gone", localKey: "", record });
+      else if (!stale.includes(id)) stale.push(id);
+    }
     for (let i = 0; i < stale.length; i += EDIT_FETCH_BATCH) {
       const ids = stale.slice(i, i + EDIT_FETCH_BATCH);
       const page = await client.listData(uid, { query: { _id: { $in: ids } }, sort: { _id: 1 }, limit: KOBO_MAX_PAGE });
@@ -115,7 +132,6 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
       if (!items.ok) return items;
       if (items.value.length > 0) pass.onPage(items.value);
     }
-    const gone: PollItem[] = [];
     for (const key of pass.known().keys()) {
       const id = Number(key);
       if (key !== "" && Number.isInteger(id) && id <= lastId && !seen.has(id)) gone.push({ kind: "gone", localKey: key });

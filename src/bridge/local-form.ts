@@ -26,8 +26,11 @@ export interface ObservedVersion {
 
 export type PollItem =
   | { readonly kind: "version"; readonly version: ObservedVersion }
-  /** A submission the server no longer has (deleted by a person, or by us). */
-  | { readonly kind: "gone"; readonly localKey: string };
+  /**
+   * A submission the server no longer has (deleted by a person, or by us). `record` names it when its local
+   * key was never learned (a Kobo submission our writer created, deleted before a poll read its `_id`).
+   */
+  | { readonly kind: "gone"; readonly localKey: string; readonly record?: RecordId };
 
 /** What the bridge already knows of the form's submissions: local key → record and instanceID. */
 export type KnownKeys = ReadonlyMap<string, { readonly record: RecordId; readonly instanceId: string }>;
@@ -40,6 +43,8 @@ export interface PollPass {
   readonly onPage: (items: readonly PollItem[], cursor?: unknown) => void;
   /** The local copies as they are now (read again after each page is committed). */
   readonly known: () => KnownKeys;
+  /** Live copies whose local key is not known yet (written by us; the server's answer does not carry it). */
+  readonly unkeyed: () => readonly RecordId[];
 }
 
 /** The current version of a record on the server. */

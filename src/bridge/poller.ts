@@ -105,14 +105,18 @@ export async function pollForm(d: PollerDeps): Promise<Result<PollStats>> {
         if (it.kind === "version") takeVersion(d, it.version, stats);
         else {
           byKey ??= bridge.liveLocalKeys(form.source);
-          const rec = byKey.get(it.localKey)?.record;
+          const rec = it.record ?? byKey.get(it.localKey)?.record;
           if (rec) takeGone(d, it.localKey, rec, stats);
         }
       }
       if (cursor !== undefined) bridge.setCursor(key, cursor);
     });
   };
-  const result = await form.poll(bridge.cursor(key), { onPage, known: () => bridge.liveLocalKeys(form.source) });
+  const result = await form.poll(bridge.cursor(key), {
+    onPage,
+    known: () => bridge.liveLocalKeys(form.source),
+    unkeyed: () => bridge.unkeyedRecords(form.source),
+  });
   if (!result.ok) return result;
   store.atomically(() => bridge.setCursor(key, result.value));
   return ok(stats);
