@@ -61,6 +61,9 @@ mappings:                            # run \`meshlogd forms\` to list your forms
 schedule:
   poll: "* * * * *"                  # cron: poll the form server every minute
 
+clock:
+  max_forward_skew_h: 24             # stamps further ahead of this machine's clock are applied, not followed, and counted
+
 http:
   bind: 127.0.0.1                    # 0.0.0.0 inside docker (the port is published on 127.0.0.1)
   port: 8080

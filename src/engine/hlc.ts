@@ -4,6 +4,9 @@
  *
  * A stamp is (wall ms, counter). It stays close to physical time, never goes
  * backwards, and any event created after observing a stamp orders after it.
+ * With a bound on forward skew, a stamp far ahead of the physical clock is not
+ * adopted; an event that must still order after it (an edit of a record the
+ * far stamp wrote) is stamped with `tickAbove`.
  */
 import { MAX_HLC_COUNTER, MAX_HLC_WALL } from "./constants.js";
 
@@ -14,6 +17,13 @@ export interface Hlc {
 }
 
 export const HLC_ZERO: Hlc = { wall: 0, counter: 0 };
+
+/**
+ * The bound a site configures unless told otherwise (site config clock.max_forward_skew_h): a day. A
+ * machine whose date is wrong (a laptop that lost its battery, a wrong year) is caught; clocks a few
+ * hours apart from a timezone muddle (local time set as UTC) are not a violation.
+ */
+export const DEFAULT_MAX_FORWARD_SKEW_MS = 24 * 60 * 60 * 1000;
 
 export function compareHlc(a: Hlc, b: Hlc): number {
   if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
@@ -48,6 +58,13 @@ export interface HlcClockOptions {
 /** A node's clock. `tick` stamps a local event; `observe` merges a stamp heard from elsewhere. */
 export interface HlcClock {
   tick(): Hlc;
+  /**
+   * Stamps a local event that must order after `floor` (a stamp this node holds on the record the
+   * event changes) as well as after every stamp issued: causal stamping, whatever the bound. The
+   * clock moves up to the stamp, since the stamps of one feed must increase. A floor that would
+   * leave no later stamp (the end of the range) is ignored: the event gets a plain tick.
+   */
+  tickAbove(floor: Hlc): Hlc;
   observe(remote: Hlc): ObserveResult;
   /** The newest stamp issued or adopted; persist it so a restart cannot go backwards. */
   last(): Hlc;
@@ -73,16 +90,27 @@ export function createHlcClock(options: HlcClockOptions): HlcClock {
     }
   }
 
+  function tick(): Hlc {
+    const pt = physical();
+    if (pt > wall) {
+      wall = pt;
+      counter = 0;
+    } else {
+      bumpCounter();
+    }
+    return { wall, counter };
+  }
+
   return {
-    tick(): Hlc {
-      const pt = physical();
-      if (pt > wall) {
-        wall = pt;
-        counter = 0;
-      } else {
-        bumpCounter();
-      }
-      return { wall, counter };
+    tick,
+    tickAbove(floor: Hlc): Hlc {
+      const next = floor.counter >= MAX_HLC_COUNTER ? { wall: floor.wall + 1, counter: 0 } : { wall: floor.wall, counter: floor.counter + 1 };
+      const last = next.wall > MAX_HLC_WALL || (next.wall === MAX_HLC_WALL && next.counter >= MAX_HLC_COUNTER);
+      const stamp = tick();
+      if (last || compareHlc(stamp, floor) > 0) return stamp;
+      wall = next.wall;
+      counter = next.counter;
+      return next;
     },
     observe(remote: Hlc): ObserveResult {
       const pt = physical();

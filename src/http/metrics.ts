@@ -51,6 +51,8 @@ export function renderMetrics(site: Site): string {
   const refused = Object.entries(counters).filter(([k]) => k.startsWith("refused.")).map(([k, n]) => [{ reason: k.slice(8) }, n] as [Labels, number]);
   m.family("meshlogd_events_ingested_total", "counter", "Events received from other sites, by outcome.", ingest);
   m.family("meshlogd_events_refused_total", "counter", "Events refused, by reason.", refused);
+  m.family("meshlogd_hlc_skew_violations_total", "counter", "Events applied whose clock stamps ran beyond this site's bound (not followed), by author.", s.clock.violations.map((v) => [{ author: v.author.slice(0, 16), ...(v.name ? { name: v.name } : {}) }, v.count]));
+  m.family("meshlogd_hlc_causal_ahead_total", "counter", "Local edits stamped beyond this site's clock and bound, to order after a record's newer stamp.", [[{}, s.clock.causalAhead]]);
   m.family("meshlogd_events", "gauge", "Events held.", [[{}, s.store.events]]);
   m.family("meshlogd_records", "gauge", "Records in the view, by type and state.", s.forms.flatMap((f) => (f.records ? [[{ type: f.type, state: "alive" }, f.records.alive], [{ type: f.type, state: "deleted" }, f.records.deleted]] : []) as [Labels, number][]));
   m.family("meshlogd_outbox_entries", "gauge", "Write-back outbox entries by state.", Object.entries(s.outbox).map(([state, n]) => [{ state }, n]));

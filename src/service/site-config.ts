@@ -11,6 +11,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { validate as validateCron } from "node-cron";
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { DEFAULT_MAX_FORWARD_SKEW_MS } from "../engine/hlc.js";
 import { parseAuthorId } from "../engine/ids.js";
 import {
   ConfigError, koboServerSchema, mappingSchema, odkServerSchema, parseConfig, type BridgeConfig,
@@ -25,6 +26,11 @@ export const DEFAULT_DATA_DIR = "./data";
 export const DEFAULT_HTTP_PORT = 8080;
 /** Poll the local server every minute: fresh enough for field data, light on a small server. */
 export const DEFAULT_POLL_SCHEDULE = "* * * * *";
+
+/** The bound on adopting stamps ahead of this machine's clock, in hours (DEFAULT_MAX_FORWARD_SKEW_MS: a day). */
+export const DEFAULT_MAX_FORWARD_SKEW_H = DEFAULT_MAX_FORWARD_SKEW_MS / 3_600_000;
+/** A year: a larger bound no longer catches a machine whose date is wrong by a year. */
+const MAX_FORWARD_SKEW_H = 24 * 366;
 
 /** A YAML key with only comments under it reads as null: take it as an empty list. */
 const list = <T extends z.ZodType>(item: T) => z.preprocess((v) => (v === null ? [] : v), z.array(item));
@@ -97,6 +103,17 @@ export const siteConfigSchema = z
     mappings: z.preprocess((v) => (v === null ? [] : v), z.array(mappingSchema).min(1, "map at least one form (see `meshlogd forms`)")),
     schedule: z.object({ poll: cron.default(DEFAULT_POLL_SCHEDULE) }).strict().default({ poll: DEFAULT_POLL_SCHEDULE }),
     request_timeout_s: z.number().positive().max(600).default(30),
+    /** Stamps from other sites more than max_forward_skew_h ahead of this machine's clock are applied but not followed, and counted. */
+    clock: z
+      .object({
+        max_forward_skew_h: z
+          .number({ message: "use a number of hours, e.g. 24 (a day)" })
+          .min(1, "use at least 1 hour: clocks a little apart (NTP, GPS, a slow RTC) are no violation")
+          .max(MAX_FORWARD_SKEW_H, `use at most ${MAX_FORWARD_SKEW_H} hours (a year); 24 catches a machine whose date is wrong`)
+          .default(DEFAULT_MAX_FORWARD_SKEW_H),
+      })
+      .strict()
+      .default({ max_forward_skew_h: DEFAULT_MAX_FORWARD_SKEW_H }),
     hash_key: z.string().min(16, "use at least 16 characters, the same at every site").optional(),
     http: z
       .object({
@@ -122,6 +139,11 @@ export type SiteConfig = z.infer<typeof siteConfigSchema>;
 export type LinkConfig = SiteConfig["links"][number];
 export type RNodeLinkConfig = z.infer<typeof rnodeLinkSchema>;
 export type UdpLinkConfig = z.infer<typeof udpLinkSchema>;
+
+/** The config's bound on forward clock skew, in ms (the store's maxForwardSkewMs). */
+export function maxForwardSkewMsOf(config: SiteConfig): number {
+  return config.clock.max_forward_skew_h * 3_600_000;
+}
 
 /** A loaded config with paths made absolute. */
 export interface LoadedConfig {

@@ -18,10 +18,19 @@ export interface SiteSummary {
   readonly server: ServerState & { kind: string; url: string };
   readonly store: { events: number; records: number; authors: number; conflicts: number; gapBuffered: number };
   readonly outbox: { pending: number; written: number; failed: number };
+  readonly clock: ClockSummary;
   readonly forms: readonly FormSummary[];
   readonly links: readonly LinkSummary[];
   /** Problems a person should act on, worded for the admin page's banner; empty when all is well. */
   readonly attention: readonly string[];
+}
+
+/** The bound on followed clock skew and the authors whose stamps went beyond it. */
+export interface ClockSummary {
+  readonly maxForwardSkewH: number;
+  /** Local edits stamped beyond this clock and the bound, to order after a record's newer stamp (hlc.causal-ahead). */
+  readonly causalAhead: number;
+  readonly violations: readonly { author: AuthorId; name: string | null; count: number; lastAt: string; aheadH: number }[];
 }
 
 export interface FormSummary {
@@ -76,6 +85,31 @@ function linkSummary(r: SiteRadio): LinkSummary {
   };
 }
 
+/** Violations within this long are shown on the admin page: a clock fixed a day ago is news no more. */
+const SKEW_ATTENTION_MS = 24 * 3_600_000;
+
+function clockSummary(site: Site): ClockSummary {
+  const names = new Map(site.store.members().map((m) => [m.author, m.name] as const));
+  return {
+    maxForwardSkewH: site.config.clock.max_forward_skew_h,
+    causalAhead: site.store.counterValues()["hlc.causal-ahead"] ?? 0,
+    violations: site.store.skewViolations().map((v) => ({
+      author: v.author, name: names.get(v.author) ?? null, count: v.count, lastAt: new Date(v.lastAt).toISOString(), aheadH: Math.round(v.aheadMs / 360_000) / 10,
+    })),
+  };
+}
+
+function clockProblems(clock: ClockSummary, now: number): string[] {
+  return clock.violations
+    .filter((v) => now - Date.parse(v.lastAt) < SKEW_ATTENTION_MS)
+    .map((v) => {
+      const who = v.name ?? v.author.slice(0, 16);
+      const ahead = v.aheadH >= 48 ? `${(v.aheadH / 24).toFixed(1)} days` : `${v.aheadH} hours`;
+      return `${v.count} ${v.count === 1 ? "event" : "events"} by ${who} carry clock stamps up to ${ahead} ahead of this machine's clock (the bound is ${clock.maxForwardSkewH} h; last ${v.lastAt}): ` +
+        `check the date and time on ${who}'s machine (or on this one, if every site is named). They were applied; this site's clock did not follow them.`;
+    });
+}
+
 function linkProblems(links: readonly LinkSummary[]): string[] {
   return links.filter((l) => l.state === "down").map((l) => `${l.kind === "rnode" ? "The radio" : "The link"} on ${l.target} is down: ${l.reason ?? "no reason given"}`);
 }
@@ -86,6 +120,7 @@ export function siteSummary(site: Site, now = Date.now()): SiteSummary {
   const counts = recordCountsByType(store);
   const links = site.radios.map(linkSummary);
   const server = site.config.server;
+  const clock = clockSummary(site);
   return {
     site: {
       name: site.config.site.name, author: site.signer.author, network: site.config.network.name, sealed: site.config.network.key !== undefined,
@@ -96,12 +131,13 @@ export function siteSummary(site: Site, now = Date.now()): SiteSummary {
       events: store.eventCount(), records: store.recordCount(), authors: store.frontier().size, conflicts: conflictCount(store), gapBuffered: store.gapBufferSize(),
     },
     outbox: bridge.outbox,
+    clock,
     forms: bridge.forms.map((f) => ({
       type: f.type, source: f.source, describe: f.describe, records: counts.find((c) => c.type === f.type) ?? null,
       lastPollAt: iso(f.lastPollAt), lastPollError: f.lastPollError, lastWriteError: f.lastWriteError, totals: { ...f.totals },
     })),
     links,
-    attention: [...serverProblems(site), ...linkProblems(links)],
+    attention: [...serverProblems(site), ...linkProblems(links), ...clockProblems(clock, now)],
   };
 }
 

@@ -26,7 +26,7 @@ import { StorageError, storageFailureOf, type StorageFailure } from "../engine/s
 import type { Logger } from "../log/logger.js";
 import { parseNetworkKey } from "../radio/air/network-key.js";
 import { realClock, type Clock } from "../radio/clock.js";
-import { bridgeConfigOf, type SiteConfig } from "./site-config.js";
+import { bridgeConfigOf, maxForwardSkewMsOf, type SiteConfig } from "./site-config.js";
 import { createSiteProblems, type SiteProblemState } from "./site-problems.js";
 import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio } from "./site-radio.js";
 
@@ -109,7 +109,7 @@ export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDi
   let store: SqliteStore | undefined;
   try {
     if (o.dataDir !== ":memory:") mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-    store = openStore({ path, signer: o.signer, ...(o.now ? { now: o.now } : {}) });
+    store = openStore({ path, signer: o.signer, maxForwardSkewMs: maxForwardSkewMsOf(o.config), ...(o.now ? { now: o.now } : {}) });
     const listed = new Set<string>([o.signer.author]);
     for (const m of o.config.network.members) {
       const author = parseAuthorId(m.key);

@@ -13,7 +13,7 @@ export function ledgerPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export interface LedgerRow {
-  /** The heading: "crashes", "upstream faults", "radio faults", "hostile input", "secrets", "load". */
+  /** The heading: "crashes", "upstream faults", "radio faults", "hostile input", "clock skew", "secrets", "load". */
   readonly area: string;
   /** What was done to the site, with counts ("SIGKILL at 200 random moments during polling, ingest, sync and write-back"). */
   readonly tried: string;

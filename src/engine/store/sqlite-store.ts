@@ -51,7 +51,7 @@ export interface StoreOptions {
   readonly now?: () => number;
   /** "full" (default) survives power loss; "normal" survives process crashes only. */
   readonly durability?: "full" | "normal";
-  /** See HlcClockOptions.maxForwardSkewMs. */
+  /** See HlcClockOptions.maxForwardSkewMs; none (Infinity) unless given. A site passes its config's (DEFAULT_MAX_FORWARD_SKEW_MS by default). */
   readonly maxForwardSkewMs?: number;
   /** Where batches' signatures are checked in parallel; null checks every one inline. Defaults to the shared pool. */
   readonly verifyPool?: VerifyPool | null;
@@ -83,8 +83,9 @@ export class SqliteStore {
   private readonly clock: HlcClock;
   private readonly authors: AuthorRegistry;
   private readonly counters = new Map<string, number>();
-  /** Events applied in the running ingest whose stamps the clock would not adopt (beyond maxForwardSkewMs). */
-  private skewRefused = 0;
+  /** Per author row: events applied in the running ingest whose stamps the clock would not adopt, and the farthest ahead. */
+  private skewRefused = new Map<number, SkewTally>();
+  private readonly maxForwardSkewMs: number;
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
   private digestCache: Buffer | null = null;
@@ -151,7 +152,8 @@ export class SqliteStore {
     this.blobs = createBlobStore(this.db, this.now);
     this.lastChange = (this.db.prepare("SELECT max(seq) AS m FROM view_changes").get() as { m: number | null }).m ?? 0;
     this.view = createViewUpdater(this.db, this.authorIndex, () => ++this.lastChange);
-    this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: options.maxForwardSkewMs });
+    this.maxForwardSkewMs = options.maxForwardSkewMs ?? Number.POSITIVE_INFINITY;
+    this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: this.maxForwardSkewMs });
     if (this.signer) this.addMember(this.signer.author, "self");
   }
 
@@ -205,6 +207,32 @@ export class SqliteStore {
     return this.clock.last();
   }
 
+  /**
+   * The stamp of a local event. One that changes a record orders after every stamp this store holds on
+   * the record (its lastWrite is the newest of them): an edit made after seeing a value wins over it,
+   * even when that value's author's clock runs beyond the bound and was not adopted. The feed's stamps
+   * must increase (chain check, wire deltas), so the clock follows such a stamp; the event is counted
+   * (hlc.causal-ahead) when it lies beyond this site's clock plus the bound.
+   */
+  private stampFor(body: EventBody): Hlc {
+    const floor = isRecordBody(body) ? this.getRecord(body.record)?.lastWrite : undefined;
+    if (!floor) return this.clock.tick();
+    const hlc = this.clock.tickAbove(floor);
+    if (hlc.wall > this.now() + this.maxForwardSkewMs) this.stmt.counter.run("hlc.causal-ahead", 1);
+    return hlc;
+  }
+
+  /** Authors whose events carried stamps this site's clock would not adopt: how many, and the last one (its time here, how far ahead). */
+  skewViolations(): SkewViolation[] {
+    const rows = this.db.prepare("SELECT name, value FROM counters WHERE name LIKE 'hlc.skew-refused:%'").all() as { name: string; value: number }[];
+    return rows.map((r) => {
+      const author = r.name.slice(SKEW_BY_AUTHOR.length) as AuthorId;
+      const last = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(`${SKEW_LAST}${author}`) as { value: string } | undefined;
+      const { at, aheadMs } = last ? (JSON.parse(last.value) as { at: number; aheadMs: number }) : { at: 0, aheadMs: 0 };
+      return { author, count: r.value, lastAt: at, aheadMs };
+    });
+  }
+
   // ------------------------------------------------------------ local events
 
   /** This site's author id; throws for a store opened without an identity (programmer misuse). */
@@ -225,7 +253,7 @@ export class SqliteStore {
     const me = this.authors.get(this.signer.author) as AuthorRow;
     const signer = this.signer;
     return this.transaction(() => {
-      const hlc = this.clock.tick();
+      const hlc = this.stampFor(body);
       const { event: ev, bodyBytes } = signEventWithBody(signer, { seq: me.head.seq + 1, prev: me.head.id ? toEventId(me.head.id) : null, hlc }, body);
       this.applyResolved(me, {
         seq: ev.seq, prev: me.head.id, hlc, kind: kindCode(body), body, bodyBytes, sig: ev.sig, id: hexToBytes(ev.id),
@@ -345,7 +373,7 @@ export class SqliteStore {
   private ingestCandidates(cands: readonly (Candidate | { refused: RefusalReason })[], beforeCommit?: () => void): IngestReport {
     const report: IngestReport = { applied: 0, duplicates: 0, buffered: 0, refused: {}, outcomes: [] };
     this.transaction(() => {
-      this.skewRefused = 0;
+      this.skewRefused.clear();
       for (const c of cands) {
         const outcome = "refused" in c ? { status: "refused" as const, reason: c.refused } : this.process(c);
         report.outcomes.push(outcome);
@@ -426,7 +454,7 @@ export class SqliteStore {
     if (!this.verify(a, r)) return { status: "refused", reason: "bad-signature" };
     if (prev && compareHlc(r.hlc, prev) <= 0) return { status: "refused", reason: "hlc-regression" };
     this.applyResolved(a, r);
-    if (a.author !== this.signer?.author && this.clock.observe(r.hlc) === "skew-refused") this.skewRefused++;
+    if (a.author !== this.signer?.author && this.clock.observe(r.hlc) === "skew-refused") this.tallySkew(a, r.hlc);
     return { status: "applied" };
   }
 
@@ -493,6 +521,13 @@ export class SqliteStore {
     this.stmt.fork.run(a.ix, r.seq, r.id, keptId, encodeSignedEvent(other), this.now());
   }
 
+  private tallySkew(a: AuthorRow, hlc: Hlc): void {
+    const t = this.skewRefused.get(a.ix) ?? { author: a.author, n: 0, aheadMs: 0 };
+    t.n++;
+    t.aheadMs = Math.max(t.aheadMs, hlc.wall - this.now());
+    this.skewRefused.set(a.ix, t);
+  }
+
   private applyResolved(a: AuthorRow, r: Resolved): void {
     this.stmt.insertEvent.run(a.ix, r.seq, r.id, r.hlc.wall, r.hlc.counter, r.kind, r.bodyBytes, r.sig, this.now());
     if (r.body.kind === "vocabulary") this.vocabularies.add(a.ix, r.seq, r.body);
@@ -513,8 +548,12 @@ export class SqliteStore {
     bump("ingest.buffered", report.buffered);
     for (const [reason, n] of Object.entries(report.refused)) bump(`refused.${reason}`, n ?? 0);
     // Applied all the same (a feed's events are never refused for their clock), but the site's own clock ignored the stamp.
-    bump("hlc.skew-refused", this.skewRefused);
-    this.skewRefused = 0;
+    for (const t of this.skewRefused.values()) {
+      bump("hlc.skew-refused", t.n);
+      bump(`${SKEW_BY_AUTHOR}${t.author}`, t.n);
+      this.stmt.setMeta.run(`${SKEW_LAST}${t.author}`, JSON.stringify({ at: this.now(), aheadMs: t.aheadMs }));
+    }
+    this.skewRefused.clear();
   }
 
   /**
@@ -701,6 +740,28 @@ export class SqliteStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** Counter of one author's events whose stamps were not adopted (hlc.skew-refused:<author>). */
+const SKEW_BY_AUTHOR = "hlc.skew-refused:";
+/** Meta key of the last such event per author: when it was applied here and how far ahead it was. */
+const SKEW_LAST = "hlc.skew-last:";
+
+interface SkewTally {
+  readonly author: AuthorId;
+  n: number;
+  aheadMs: number;
+}
+
+/** An author whose stamps ran beyond this site's bound, as the store counted them. */
+export interface SkewViolation {
+  readonly author: AuthorId;
+  /** Events applied whose stamps the clock did not adopt. */
+  readonly count: number;
+  /** When the last of them was applied, by this site's clock (ms). */
+  readonly lastAt: number;
+  /** How far ahead of this site's clock the farthest stamp of that last batch was (ms). */
+  readonly aheadMs: number;
 }
 
 interface EventRow {
