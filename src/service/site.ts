@@ -28,6 +28,7 @@ import { parseNetworkKey } from "../radio/air/network-key.js";
 import { realClock, type Clock } from "../radio/clock.js";
 import { bridgeConfigOf, type SiteConfig } from "./site-config.js";
 import { createSiteProblems, type SiteProblemState } from "./site-problems.js";
+import type { AttachmentMeta } from "../engine/sync/attachment-index.js";
 import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio } from "./site-radio.js";
 
 /** The database file in the data directory. */
@@ -166,7 +167,7 @@ export function createSite(o: SiteOptions): Site {
     createSiteRadio({
       index, config: linkConfig, store, signer: o.signer, networkName: config.network.name, networkKey, clock, random,
       log, link: makeLink(linkConfig, index), priorityOf: (t) => priorities.get(t) ?? 0,
-      wantsBlob: (meta) => meta.size <= (transferMax.get(meta.type) ?? -1),
+      ...(transferMax.size > 0 ? { wantsBlob: (meta: AttachmentMeta) => meta.size <= (transferMax.get(meta.type) ?? -1) } : {}),
       onIngest: (applied) => {
         problems.storageWorks();
         for (const r of radios) if (r.index !== index) r.station.kick();

@@ -58,7 +58,8 @@ export interface BlobStatus {
 
 export interface BlobTransferOptions {
   readonly store: BlobSyncStore;
-  readonly wantsBlob: WantsBlob;
+  /** Absent: this station fetches nothing, and need not follow the view (a full scan of it at start). */
+  readonly wantsBlob?: WantsBlob;
   readonly random: () => number;
   readonly now: number;
   /** Least wait before asking again for chunks that do not come. */
@@ -71,7 +72,7 @@ export interface BlobTransferOptions {
 }
 
 export class BlobTransfer {
-  private readonly index: AttachmentIndex;
+  private readonly index: AttachmentIndex | undefined;
   private readonly fetch: BlobFetch;
   private readonly serve: BlobServe;
   readonly counters: BlobCounters = {
@@ -81,13 +82,14 @@ export class BlobTransfer {
 
   constructor(private readonly o: BlobTransferOptions) {
     const blobs = o.store.blobs;
-    this.index = new AttachmentIndex(o.store);
+    this.index = o.wantsBlob ? new AttachmentIndex(o.store) : undefined;
     this.fetch = new BlobFetch(
       { partials: blobs.partials, has: (h) => blobs.has(h), random: o.random, retryMs: o.retryMs, chunkGapMs: o.blobGapMs, mtu: o.mtu },
       o.now,
     );
     this.serve = new BlobServe({ blobs, random: o.random, answerDelayMs: o.answerDelayMs, crossMs: o.crossMs });
-    this.refresh();
+    if (this.index) this.refresh();
+    else this.fetch.want([]); // partials left from when the policy fetched are dropped
   }
 
   receive(m: BlobMessage, now: number): void {
@@ -133,11 +135,12 @@ export class BlobTransfer {
 
   /** Follows the view: the blobs wanted are those of live records' attachments the policy lets through, not held. */
   private refresh(): void {
-    if (!this.index.refresh()) return;
+    const wants = this.o.wantsBlob;
+    if (!this.index || !wants || !this.index.refresh()) return;
     const wanted: WantedBlob[] = [];
     for (const [, metas] of this.index.entries()) {
       const m = metas[0] as AttachmentMeta;
-      if (metas.some(this.o.wantsBlob) && !this.o.store.blobs.has(m.hash)) wanted.push({ hash: m.hash, size: m.size, mime: m.mime });
+      if (metas.some((x) => wants(x)) && !this.o.store.blobs.has(m.hash)) wanted.push({ hash: m.hash, size: m.size, mime: m.mime });
     }
     this.fetch.want(wanted);
   }

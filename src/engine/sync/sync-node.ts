@@ -87,7 +87,7 @@ export class SyncNode {
     this.answers = new Answers(o);
     this.blobs = o.blobStore
       ? new BlobTransfer({
-        store: o.blobStore, wantsBlob: o.wantsBlob, random: o.random, now: o.now(), retryMs: o.requestRetryMs, blobGapMs: o.blobGapMs,
+        store: o.blobStore, ...(o.wantsBlob ? { wantsBlob: o.wantsBlob } : {}), random: o.random, now: o.now(), retryMs: o.requestRetryMs, blobGapMs: o.blobGapMs,
         answerDelayMs: o.answerDelayMs, crossMs: o.crossMs, mtu: o.mtu,
       })
       : undefined;

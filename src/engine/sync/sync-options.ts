@@ -99,7 +99,7 @@ export interface SyncNodeOptions {
   readonly awaiting?: (station: Uint8Array) => boolean;
   /** Attachment bytes and the view's attachments; without it no blob traffic (blob messages heard are ignored). */
   readonly blobStore?: BlobSyncStore;
-  /** Which blobs this station fetches (the site's attachment policy); default none: it only serves blobs it holds. */
+  /** Which blobs this station fetches (the site's attachment policy); absent: none, it only serves blobs it holds (and reads no view). */
   readonly wantsBlob?: WantsBlob;
   readonly blobGapMs?: number;
   readonly blobQuietMs?: number;
@@ -110,12 +110,12 @@ export interface SyncNodeOptions {
   readonly blobAirtimeAt?: () => number;
 }
 
-type Optional = "onIngest" | "stationId" | "awaiting" | "blobStore" | "blobAirtimeAt";
+type Optional = "onIngest" | "stationId" | "awaiting" | "blobStore" | "wantsBlob" | "blobAirtimeAt";
 export type ResolvedSyncOptions = Required<Omit<SyncNodeOptions, Optional>> & Pick<SyncNodeOptions, Optional>;
 
 /** The options with every default filled in. */
 export function resolveSyncOptions(options: SyncNodeOptions): ResolvedSyncOptions {
-  return { ...SYNC_DEFAULTS, wallNow: Date.now, priorityOf: () => 0, wantsBlob: () => false, ...options };
+  return { ...SYNC_DEFAULTS, wallNow: Date.now, priorityOf: () => 0, ...options };
 }
 
 /** Counters a status page shows. */
