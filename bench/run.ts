@@ -16,6 +16,7 @@ import { benchIngest, INGEST_WORKLOAD } from "./ingest.js";
 import { log, printMetric, round, since } from "./metrics.js";
 import { readFileSync } from "node:fs";
 import { airtimeReport } from "../src/cli/airtime-report.js";
+import { benchBlobLine, BLOB_WORKLOAD } from "./radio-blob.js";
 import { benchIdleAirtime, benchLineConvergence, benchSeedLine, describeLine, RADIO_WORKLOAD, seedLowerBoundAirtimeMs } from "./radio.js";
 import { benchRss, RSS_WORKLOAD } from "./rss-1m.js";
 import { verifyNobleRate, verifyNodeRate } from "./verify.js";
@@ -116,6 +117,12 @@ async function benchRadio(): Promise<void> {
   const seedBound = seedLowerBoundAirtimeMs();
   log(`seed protocol on the same air: ${(seed.airtimeMs / 1000).toFixed(0)} s of airtime in its first ${(seed.elapsedMs / 3_600_000).toFixed(0)} h, ${seed.converged ? "converged" : "not converged"}; it needs at least ${(seedBound / 1000).toFixed(0)} s to converge`);
   printMetric({ metric: "radio.airtime_vs_seed_protocol", value: round(line.airtimeMs / seedBound, 3), unit: "ratio" });
+
+  const hop = await benchBlobLine(2);
+  printMetric({ metric: "radio.blob_bytes_per_hour_one_hop", value: round(BLOB_WORKLOAD.photoBytes / (hop.elapsedMs / 3_600_000)), unit: "bytes/h" });
+  printMetric({ metric: "radio.blob_bytes_per_airtime_s", value: round(BLOB_WORKLOAD.photoBytes / (hop.blobAirtimeMs / 1000)), unit: "bytes/s" });
+  const hops = await benchBlobLine(4);
+  printMetric({ metric: "radio.blob_bytes_per_hour_three_hops", value: round(BLOB_WORKLOAD.photoBytes / (hops.elapsedMs / 3_600_000)), unit: "bytes/h" });
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,7 @@ import { generateSigner, type Signer } from "../engine/crypto.js";
 import { seededRandom } from "../engine/random.js";
 import { openStore, type SqliteStore } from "../engine/store/sqlite-store.js";
 import { SyncNode, type SyncNodeOptions } from "../engine/sync/sync-node.js";
+import type { WantsBlob } from "../engine/sync/blob-transfer.js";
 import type { RadioSettings } from "../radio/air-port.js";
 import type { AirCodec } from "../radio/air/codec.js";
 import { networkIdFromName } from "../radio/air/network-key.js";
@@ -58,6 +59,8 @@ export interface RadioNetworkOptions {
   readonly storePath?: (name: string) => string;
   /** Virtual start time (ms since the epoch). */
   readonly startMs?: number;
+  /** Which blobs each site fetches; when given, every site moves attachment bytes (and serves those it holds). */
+  readonly wantsBlob?: (site: string) => WantsBlob;
 }
 
 export class RadioNetwork {
@@ -93,7 +96,8 @@ export class RadioNetwork {
     const { codec, node, dutyCycle, station } = createRadioStack({
       store, signer, link, clock: this.clock, random, networkId: networkIdFromName(o.networkName ?? "meshlogd-sim"), networkKey,
       dutyFraction: o.dutyFraction ?? 0.01, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256)),
-      wallNow: now, ...(o.sync ? { sync: o.sync } : {}), names: (a) => names.get(a),
+      wallNow: now, names: (a) => names.get(a),
+      sync: { ...o.sync, ...(o.wantsBlob ? { blobStore: store, wantsBlob: o.wantsBlob(name) } : {}) },
     });
     return siteApi({ name, signer, store, node, codec, dutyCycle, link, station });
   }

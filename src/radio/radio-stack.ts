@@ -16,7 +16,7 @@ import { createAirCodec, type AirCodec } from "./air/codec.js";
 import type { Clock } from "./clock.js";
 import { createDutyCycle, type DutyCycle } from "./duty-cycle.js";
 import type { Link } from "./link.js";
-import { airOptionsFor, createStation, syncTimingFor, type Station } from "./station.js";
+import { airOptionsFor, BLOB_BUDGET_SHARE, createStation, syncTimingFor, type Station } from "./station.js";
 
 export interface RadioStackOptions {
   readonly store: SyncStore & { frontier(): ReturnType<SyncStore["frontier"]> };
@@ -32,7 +32,7 @@ export interface RadioStackOptions {
   readonly wallNow?: () => number;
   /** Nonce starts; crypto.randomBytes unless a simulation must be reproducible. */
   readonly randomBytes?: (n: number) => Uint8Array;
-  /** Overrides of the sync node's options (timings, priorities). */
+  /** Overrides of the sync node's options (timings, priorities, the blob store and which blobs to fetch). */
   readonly sync?: Partial<Omit<SyncNodeOptions, "store" | "now" | "random" | "mtu">>;
   readonly onIngest?: (report: IngestReport, author: AuthorId) => void;
   readonly names?: (author: AuthorId) => string | undefined;
@@ -60,12 +60,15 @@ export function createRadioStack(o: RadioStackOptions): RadioStack {
     onNacked: (nacker, start) => late.node?.peerRecovering(nacker, start) ?? true,
   });
   const timing = frameAirtime > 0 ? syncTimingFor(frameAirtime, o.dutyFraction) : {};
+  const dutyCycle = createDutyCycle({ clock, fraction: o.dutyFraction });
+  // A blob frame goes only when it and the budget kept for events both still fit the window.
+  const reserveMs = (1 - BLOB_BUDGET_SHARE) * dutyCycle.budgetMs;
   const node = new SyncNode({
     ...timing, ...o.sync, store, now: () => clock.now(), wallNow: o.wallNow ?? Date.now, random: o.random, mtu: codec.payloadCapacity(),
     stationId, awaiting: (station) => codec.receivingFrom(station), ...(o.onIngest ? { onIngest: o.onIngest } : {}),
+    blobAirtimeAt: () => dutyCycle.earliestStart(frameAirtime + reserveMs),
   });
   late.node = node;
-  const dutyCycle = createDutyCycle({ clock, fraction: o.dutyFraction });
   const station = createStation({
     node, link, codec, dutyCycle, clock, random: o.random, frontier: () => store.frontier(),
     authorByShort: (short) => store.authorByShort(short), ...(o.names ? { names: o.names } : {}), ...(o.log ? { log: o.log } : {}),

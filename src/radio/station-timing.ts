@@ -26,7 +26,17 @@ export const SYNC_TIMING_FRAMES = { frontier: 4, answer: 4, request: 2, frameGap
  * one frame a slot and serves several feeds in turn, so a feed it relays may
  * see a message only every several slots; asking again sooner only repeats.
  */
-export const SYNC_TIMING_SLOTS = { busyWait: 4, frontierHold: 20 } as const;
+export const SYNC_TIMING_SLOTS = { busyWait: 4, frontierHold: 20, blobGap: 2, blobQuiet: 2 } as const;
+
+/**
+ * Share of the duty-cycle budget blob traffic may use in any window: a blob
+ * frame goes only while the airtime booked in the window leaves the rest
+ * free, so fresh events (and the exchange after a partition heals) always
+ * find half the budget — 18 s, 14 full SF9 frames, at 1 % — at once. With
+ * one blob message per two budget slots (blobGap) blob traffic also takes at
+ * most half the pacer's rate, so the pacer's bucket refills between chunks.
+ */
+export const BLOB_BUDGET_SHARE = 0.5;
 
 /**
  * A message starts a random 0..this many full frames' airtime after the
@@ -88,6 +98,8 @@ export function syncTimingFor(frameAirtimeMs: number, dutyFraction = 1): Partial
     holeDelayMs: t.hole * f,
     busyWaitMs: s.busyWait * slot,
     crossMs: t.cross * f,
+    blobGapMs: s.blobGap * slot,
+    blobQuietMs: s.blobQuiet * slot,
     frontierHoldMs: s.frontierHold * slot,
     trickle: { iminMs: t.trickleMin * f, imaxMs: Math.max(RADIO_TRICKLE_MAX_MS, 8 * t.trickleMin * f), k: 1 },
   };

@@ -12,6 +12,7 @@ import type { Signer } from "../engine/crypto.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import { storageFailureOf, type StorageFailure } from "../engine/store/storage-failure.js";
 import type { SyncNode } from "../engine/sync/sync-node.js";
+import type { WantsBlob } from "../engine/sync/blob-transfer.js";
 import type { Logger } from "../log/logger.js";
 import type { AirCodec } from "../radio/air/codec.js";
 import { networkIdFromName } from "../radio/air/network-key.js";
@@ -55,6 +56,8 @@ export interface SiteRadioOptions {
   readonly log: Logger;
   readonly link: Link;
   readonly priorityOf: (type: string) => number;
+  /** Which attachments' bytes this site fetches by radio (its mappings' attachment policies). */
+  readonly wantsBlob?: WantsBlob;
   readonly onIngest: (applied: number) => void;
   /** A received frame could not be stored: the frame is dropped (its events are asked for again). */
   readonly onStorageFailure?: (failure: StorageFailure) => void;
@@ -114,7 +117,7 @@ export function createSiteRadio(o: SiteRadioOptions): SiteRadio {
   const names = new Map(store.members().map((m) => [m.author, m.name ?? undefined] as const));
   const { codec, node, dutyCycle, station } = createRadioStack({
     store, signer: o.signer, link: guardFrames(link, (f) => o.onStorageFailure?.(f)), clock, random: o.random, networkId: networkIdFromName(o.networkName), networkKey: o.networkKey,
-    dutyFraction: duty.fraction, sync: { priorityOf: o.priorityOf }, names: (a) => names.get(a),
+    dutyFraction: duty.fraction, sync: { priorityOf: o.priorityOf, blobStore: store, ...(o.wantsBlob ? { wantsBlob: o.wantsBlob } : {}) }, names: (a) => names.get(a),
     onIngest: (report) => {
       if (report.applied > 0) o.onIngest(report.applied);
     },

@@ -28,6 +28,7 @@ import { parseNetworkKey } from "../radio/air/network-key.js";
 import { realClock, type Clock } from "../radio/clock.js";
 import { bridgeConfigOf, maxForwardSkewMsOf, type SiteConfig } from "./site-config.js";
 import { createSiteProblems, type SiteProblemState } from "./site-problems.js";
+import type { AttachmentMeta } from "../engine/sync/attachment-index.js";
 import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio } from "./site-radio.js";
 
 /** The database file in the data directory. */
@@ -146,6 +147,8 @@ export function createSite(o: SiteOptions): Site {
   const bridge = createBridge({ store, config: bridgeConfigOf(config), now, log });
   const networkKey = config.network.key ? parseNetworkKey(config.network.key, "network.key") : null;
   const priorities = new Map(config.mappings.map((m) => [m.type, m.priority] as const));
+  // Attachment bytes come by radio for the record types whose mapping here says "transfer", up to its max_bytes.
+  const transferMax = new Map(config.mappings.flatMap((m) => (m.attachments.policy === "transfer" ? [[m.type, m.attachments.max_bytes] as const] : [])));
   const makeLink = o.makeLink ?? defaultLinkFactory(clock, log);
   const server: ServerState = { state: "starting", error: null, since: now() };
   let opened = false;
@@ -164,6 +167,7 @@ export function createSite(o: SiteOptions): Site {
     createSiteRadio({
       index, config: linkConfig, store, signer: o.signer, networkName: config.network.name, networkKey, clock, random,
       log, link: makeLink(linkConfig, index), priorityOf: (t) => priorities.get(t) ?? 0,
+      ...(transferMax.size > 0 ? { wantsBlob: (meta: AttachmentMeta) => meta.size <= (transferMax.get(meta.type) ?? -1) } : {}),
       onIngest: (applied) => {
         problems.storageWorks();
         for (const r of radios) if (r.index !== index) r.station.kick();

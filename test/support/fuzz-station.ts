@@ -21,7 +21,7 @@ import { createInjectLink, type InjectLink, type SentFrame } from "./inject-link
 
 /** A sync node that also counts the messages it parsed, by type. */
 class ProbeNode extends SyncNode {
-  readonly parsed: Record<SyncMessage["type"], number> = { beacon: 0, frontier: 0, request: 0, events: 0 };
+  readonly parsed: Record<SyncMessage["type"], number> = { beacon: 0, frontier: 0, request: 0, events: 0, "blob-want": 0, "blob-chunk": 0 };
 
   override receive(frame: Uint8Array): SyncMessage | undefined {
     const m = super.receive(frame);

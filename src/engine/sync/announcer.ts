@@ -76,6 +76,11 @@ export class Announcer {
     return { beacon, frontier };
   }
 
+  /** Whether our frontier is due to go out (blob traffic waits for it). */
+  frontierPending(): boolean {
+    return this.frontierDue !== null;
+  }
+
   nextWake(): number {
     return Math.min(this.trickle.nextWake(), this.frontierDue ?? Number.POSITIVE_INFINITY);
   }

@@ -7,6 +7,7 @@
  *   request  [v, 3, [short, from, to, short, from, to, …]]
  *            [v, 3, [short, from, to, …], responder]
  *   events   [v, 4, short, start, [item, item, …]]
+ *   blob-want, blob-chunk: see blob-messages.ts
  *
  * A request may name the one station asked to answer (its station id, the
  * 4-byte short tag); others stay quiet. A range whose `to` is 0 on the wire
@@ -15,8 +16,9 @@
  */
 import { decodeStrict, encodeCanonical, type CborValue } from "../cbor.js";
 import { AUTHOR_SHORT_BYTES, DIGEST_BYTES, WIRE_VERSION } from "../constants.js";
+import { BLOB_MESSAGE_TYPE, blobMessageArray, parseBlobMessage, type BlobMessage } from "./blob-messages.js";
 
-export const MESSAGE_TYPE = { beacon: 1, frontier: 2, request: 3, events: 4 } as const;
+export const MESSAGE_TYPE = { beacon: 1, frontier: 2, request: 3, events: 4, blobWant: BLOB_MESSAGE_TYPE.want, blobChunk: BLOB_MESSAGE_TYPE.chunk } as const;
 
 export interface BeaconMessage {
   readonly type: "beacon";
@@ -62,7 +64,7 @@ export interface EventsMessage {
   readonly items: readonly CborValue[];
 }
 
-export type SyncMessage = BeaconMessage | FrontierMessage | RequestMessage | EventsMessage;
+export type SyncMessage = BeaconMessage | FrontierMessage | RequestMessage | EventsMessage | BlobMessage;
 
 export function encodeMessage(m: SyncMessage): Buffer {
   switch (m.type) {
@@ -78,6 +80,9 @@ export function encodeMessage(m: SyncMessage): Buffer {
     }
     case "events":
       return encodeCanonical([WIRE_VERSION, MESSAGE_TYPE.events, m.short, m.start, [...m.items]]);
+    case "blob-want":
+    case "blob-chunk":
+      return encodeCanonical(blobMessageArray(m));
   }
 }
 
@@ -164,6 +169,11 @@ export function decodeMessage(bytes: Uint8Array): MessageParseResult {
       const [, , short, start, items] = v;
       if (v.length !== 5 || !isShort(short) || !isSeq(start) || !Array.isArray(items) || items.length === 0) return bad;
       return { ok: true, message: { type: "events", short, start, items } };
+    }
+    case MESSAGE_TYPE.blobWant:
+    case MESSAGE_TYPE.blobChunk: {
+      const message = parseBlobMessage(v);
+      return message ? { ok: true, message } : bad;
     }
     default:
       return { ok: false, reason: "bad-type" };

@@ -23,11 +23,16 @@
  *   is owed (answers.ts).
  * - Every station serves every member's feed: store-and-forward.
  * - Fresh events go before backfill, then the mapping's type priorities.
+ * - Attachment bytes go last (blob-transfer.ts): a blob message only when
+ *   this station neither lacks nor owes events, has no frontier to send and
+ *   heard or sent no event traffic for `blobQuietMs`; at most one per
+ *   `blobGapMs`, and only when the radio's budget keeps its reserve.
  */
 import { shortTag, frontierTotal } from "../frontier.js";
 import type { AuthorId } from "../ids.js";
 import { Announcer } from "./announcer.js";
 import { Answers, EVENTS_HEADER_BYTES } from "./answers.js";
+import { BlobTransfer, type BlobStatus } from "./blob-transfer.js";
 import {
   decodeMessage, encodeMessage, frontierPages, peekEventsRange, requestMessages,
   type EventsMessage, type FrontierMessage, type RequestMessage, type SyncMessage,
@@ -56,8 +61,12 @@ export class SyncNode {
   private readonly lastHeard = new Map<string, number>();
   /** When each station was last heard sending events. */
   private readonly sending = new Map<string, number>();
+  private readonly blobs: BlobTransfer | undefined;
+  /** When event traffic was last heard or sent (blob traffic waits for quiet). */
+  private eventTrafficAt = Number.NEGATIVE_INFINITY;
+  private blobSentAt = Number.NEGATIVE_INFINITY;
   readonly stats: SyncStats = {
-    framesSent: { beacon: 0, frontier: 0, request: 0, events: 0 },
+    framesSent: { beacon: 0, frontier: 0, request: 0, events: 0, "blob-want": 0, "blob-chunk": 0 },
     bytesSent: 0,
     framesReceived: 0,
     dropped: {},
@@ -76,10 +85,17 @@ export class SyncNode {
       heardSince: (station, since) => (this.lastHeard.get(hex(station)) ?? -Infinity) > since,
     });
     this.answers = new Answers(o);
+    this.blobs = o.blobStore
+      ? new BlobTransfer({
+        store: o.blobStore, ...(o.wantsBlob ? { wantsBlob: o.wantsBlob } : {}), random: o.random, now: o.now(), retryMs: o.requestRetryMs, blobGapMs: o.blobGapMs,
+        answerDelayMs: o.answerDelayMs, crossMs: o.crossMs, mtu: o.mtu,
+      })
+      : undefined;
   }
 
   /** Call after this site appended events: neighbours should hear of it soon. */
   localChange(): void {
+    this.eventTrafficAt = this.o.now();
     this.announcer.announce(this.o.now());
   }
 
@@ -116,7 +132,12 @@ export class SyncNode {
         if (from) this.sending.set(hex(from), now);
         this.onEvents(m, from, now);
         break;
+      case "blob-want":
+      case "blob-chunk":
+        this.blobs?.receive(m, now);
+        break;
     }
+    if (m.type === "request" || m.type === "events") this.eventTrafficAt = now;
     this.announcer.settle(this.busy(), now);
     return m;
   }
@@ -161,7 +182,9 @@ export class SyncNode {
   }
 
   private onDigest(digest: Uint8Array, now: number): void {
-    this.announcer.heard(Buffer.from(digest).equals(Buffer.from(this.o.store.digest())), this.busy(), now);
+    const same = Buffer.from(digest).equals(Buffer.from(this.o.store.digest()));
+    if (!same) this.eventTrafficAt = now;
+    this.announcer.heard(same, this.busy(), now);
   }
 
   /**
@@ -251,7 +274,15 @@ export class SyncNode {
   /** The earliest time at which `poll` may have something to send. */
   nextWake(): number {
     if (this.control.length > 0) return this.o.now();
-    return Math.min(this.announcer.nextWake(), this.wants.nextWake(), this.answers.nextWake());
+    return Math.min(this.announcer.nextWake(), this.wants.nextWake(), this.answers.nextWake(), this.blobWake());
+  }
+
+  /** When a blob message may go: never while events are lacking, owed or in the air nearby; then at its gap and the radio's reserve. */
+  private blobWake(): number {
+    if (!this.blobs || this.control.length > 0 || this.busy() || this.announcer.frontierPending()) return Number.POSITIVE_INFINITY;
+    const due = this.blobs.nextWake(this.o.now());
+    if (due === Number.POSITIVE_INFINITY) return due;
+    return Math.max(due, this.eventTrafficAt + this.o.blobQuietMs, this.blobSentAt + this.o.blobGapMs, this.o.blobAirtimeAt?.() ?? 0);
   }
 
   /** Messages due now, most urgent first (beacon, frontier, requests, events); at most `budget` of them. */
@@ -261,6 +292,13 @@ export class SyncNode {
     this.queueControl(now);
     const out = this.control.splice(0, Math.max(0, budget));
     out.push(...this.answers.next(now, budget - out.length));
+    if (out.some((m) => m.type !== "beacon")) this.eventTrafficAt = now;
+    // Control and events first: a blob message only takes a turn nothing else wanted.
+    const blob = out.length === 0 && budget > 0 && this.blobWake() <= now ? this.blobs?.next(now) : undefined;
+    if (blob) {
+      out.push(blob);
+      this.blobSentAt = now;
+    }
     return out.map((m) => {
       const bytes = encodeMessage(m);
       this.stats.framesSent[m.type]++;
@@ -285,6 +323,11 @@ export class SyncNode {
   /** How many answers and wants are pending (for status and for tests that wait for quiet). */
   pending(): { answers: number; wants: number } {
     return { answers: this.answers.size, wants: this.wants.size };
+  }
+
+  /** Blobs held, wanted and part-way received, and the blob traffic counters; undefined without a blob store. */
+  blobStatus(): BlobStatus | undefined {
+    return this.blobs?.status();
   }
 
   trickleInterval(): number {

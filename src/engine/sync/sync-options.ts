@@ -6,6 +6,7 @@ import type { CborValue } from "../cbor.js";
 import type { Frontier } from "../frontier.js";
 import type { AuthorId } from "../ids.js";
 import type { IngestReport } from "../store/ingest-types.js";
+import type { BlobSyncStore, WantsBlob } from "./blob-transfer.js";
 import type { SyncMessage } from "./messages.js";
 import type { TrickleOptions } from "./trickle.js";
 
@@ -60,6 +61,10 @@ export const SYNC_DEFAULTS = {
   frameGapMs: 200,
   /** Bytes per message of events; the radio layer fragments larger single events. */
   mtu: 200,
+  /** Least time between two blob messages of a station: blob traffic takes a share of the channel, never all of it. */
+  blobGapMs: 1_000,
+  /** Blob traffic waits this long after any event traffic heard or sent: events, fresh ones above all, go first. */
+  blobQuietMs: 8_000,
 };
 
 export interface SyncNodeOptions {
@@ -92,9 +97,20 @@ export interface SyncNodeOptions {
   readonly priorityOf?: (type: string) => number;
   /** Whether the link is part-way through receiving a message from `station` (its rest may still come). */
   readonly awaiting?: (station: Uint8Array) => boolean;
+  /** Attachment bytes and the view's attachments; without it no blob traffic (blob messages heard are ignored). */
+  readonly blobStore?: BlobSyncStore;
+  /** Which blobs this station fetches (the site's attachment policy); absent: none, it only serves blobs it holds (and reads no view). */
+  readonly wantsBlob?: WantsBlob;
+  readonly blobGapMs?: number;
+  readonly blobQuietMs?: number;
+  /**
+   * The earliest time (ms, on `now`'s clock) a blob message may use airtime:
+   * the radio keeps part of its duty-cycle budget for events. Default: always.
+   */
+  readonly blobAirtimeAt?: () => number;
 }
 
-type Optional = "onIngest" | "stationId" | "awaiting";
+type Optional = "onIngest" | "stationId" | "awaiting" | "blobStore" | "wantsBlob" | "blobAirtimeAt";
 export type ResolvedSyncOptions = Required<Omit<SyncNodeOptions, Optional>> & Pick<SyncNodeOptions, Optional>;
 
 /** The options with every default filled in. */

@@ -1,0 +1,82 @@
+/**
+ * The attachments of the store's view that may travel: the current
+ * attachment of every field of every live record, by blob hash. Follows the
+ * view's change sequence (a full scan once, then only what changed), so it
+ * costs one indexed query when nothing did.
+ */
+import type { RecordId } from "../ids.js";
+import { isAlive, type RecordState } from "../record-state.js";
+
+/** What an attachment event says of one attachment: which record's field, and which blob. */
+export interface AttachmentMeta {
+  readonly record: RecordId;
+  readonly type: string;
+  readonly field: string;
+  /** SHA-256 of the file. */
+  readonly hash: Uint8Array;
+  readonly size: number;
+  readonly mime: string;
+}
+
+/** What the index reads from the store (the SQLite store has both). */
+export interface ViewChanges {
+  /** Records changed after point `after` of the view's change sequence, oldest first, at most `limit`. */
+  changedRecords(after: number, limit: number): { change: number; state: RecordState }[];
+  /** The newest point of the change sequence. */
+  viewChangeSeq(): number;
+}
+
+/** Records read per query while catching up. */
+const SCAN_BATCH = 500;
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
+
+export class AttachmentIndex {
+  private cursor = 0;
+  /** Hashes each live record's attachments name (to take them out when it changes). */
+  private readonly byRecord = new Map<RecordId, string[]>();
+  /** Every attachment naming a hash, by the hash in hex. */
+  private readonly byHash = new Map<string, AttachmentMeta[]>();
+
+  constructor(private readonly view: ViewChanges) {}
+
+  /** Catches up with the view; true when anything changed. */
+  refresh(): boolean {
+    if (this.view.viewChangeSeq() <= this.cursor) return false;
+    for (;;) {
+      const rows = this.view.changedRecords(this.cursor, SCAN_BATCH);
+      for (const r of rows) this.update(r.state);
+      if (rows.length > 0) this.cursor = (rows.at(-1) as { change: number }).change;
+      if (rows.length < SCAN_BATCH) break;
+    }
+    this.cursor = Math.max(this.cursor, this.view.viewChangeSeq());
+    return true;
+  }
+
+  /** Each hash named by a live record's current attachment, with every attachment that names it. */
+  entries(): IterableIterator<[string, readonly AttachmentMeta[]]> {
+    return this.byHash.entries();
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  private update(s: RecordState): void {
+    for (const h of this.byRecord.get(s.record) ?? []) {
+      const left = (this.byHash.get(h) ?? []).filter((m) => m.record !== s.record);
+      if (left.length > 0) this.byHash.set(h, left);
+      else this.byHash.delete(h);
+    }
+    this.byRecord.delete(s.record);
+    if (!isAlive(s) || s.attachments.size === 0) return;
+    const hashes: string[] = [];
+    for (const [field, a] of s.attachments) {
+      const h = hex(a.hash);
+      const meta: AttachmentMeta = { record: s.record, type: s.type, field, hash: a.hash, size: a.size, mime: a.mime };
+      this.byHash.set(h, [...(this.byHash.get(h) ?? []), meta]);
+      hashes.push(h);
+    }
+    this.byRecord.set(s.record, hashes);
+  }
+}
