@@ -294,8 +294,12 @@ export class SyncNode {
       const entries = [...store.frontier()].map(([author, seq]) => ({ short: shortTag(author), seq }));
       this.control.push(...frontierPages(store.digest(), entries, this.o.mtu));
     }
-    const ranges = this.wants.due(now, (a) => store.headSeq(a), this.o.awaiting).flatMap((d) =>
-      d.ranges.map(([from, to]) => ({ short: shortTag(d.author), from, to, ...(d.responder ? { responder: d.responder } : {}) })));
+    // A feed held up to its removal cut has nothing more to want (what was wanted beyond it is void now).
+    const held = (a: AuthorId) => (store.headSeq(a) >= this.limitOf(a) ? Number.POSITIVE_INFINITY : store.headSeq(a));
+    const ranges = this.wants.due(now, held, this.o.awaiting).flatMap((d) =>
+      d.ranges
+        .filter(([from]) => from <= this.limitOf(d.author))
+        .map(([from, to]) => ({ short: shortTag(d.author), from, to, ...(d.responder ? { responder: d.responder } : {}) })));
     this.control.push(...requestMessages(ranges, this.o.mtu));
   }
 
