@@ -53,6 +53,7 @@ function referenceBody(b: EventBody): CborValue {
   if (b.kind === "delete") return [b.record, b.type, hlcPair(b.base)];
   if (b.kind === "attachment") return [b.record, b.type, b.field, b.hash, b.size, b.mime];
   if (b.kind === "vocabulary") return [b.type, b.fields.map(referenceVocabularyEntry)];
+  if (b.kind === "removal") return [hexBytes(b.member), b.after];
   return b.value;
 }
 
@@ -74,7 +75,7 @@ function referenceVocabularyEntry(f: VocabularyField): CborValue {
  */
 function referenceWireBody(b: EventBody, wall: number, packed?: { seq: number; fields: CborValue }): CborValue {
   if (b.kind === "unknown") return b.value;
-  if (b.kind === "vocabulary") return referenceBody(b);
+  if (b.kind === "vocabulary" || b.kind === "removal") return referenceBody(b);
   const m = /^uuid:([0-9a-f-]{36})$/.exec(b.record);
   const rid: CborValue = m ? hexBytes((m[1] as string).replaceAll("-", "")) : b.record;
   const base = (h: { wall: number; counter: number } | null): CborValue => (h === null ? null : [wall - h.wall, h.counter]);

@@ -7,14 +7,14 @@
  * id = SHA-256(canonical bytes); sig = Ed25519(author, SIGNATURE_CONTEXT ‖ id).
  */
 import { encodeCanonical, isCborMap, type CborMap, type CborValue } from "./cbor.js";
-import { EVENT_FORMAT_VERSION, MAX_BODY_DEPTH, MAX_EVENT_BODY_BYTES, MAX_NAME_BYTES, SIGNATURE_CONTEXT } from "./constants.js";
+import { AUTHOR_KEY_BYTES, EVENT_FORMAT_VERSION, MAX_BODY_DEPTH, MAX_EVENT_BODY_BYTES, MAX_NAME_BYTES, SIGNATURE_CONTEXT } from "./constants.js";
 import { sha256, verifySignature, type Signer } from "./crypto.js";
 import { isValidHlc, type Hlc } from "./hlc.js";
-import { hexToBytes, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "./ids.js";
+import { hexToBytes, toAuthorId, toEventId, type AuthorId, type EventId, type RecordId, type RecordType } from "./ids.js";
 import { parseVocabulary, vocabularyToCbor, type VocabularyField } from "./vocabulary.js";
 
 /** Numeric kind codes, part of the signed bytes: never renumber. */
-export const KIND = { upsert: 1, delete: 2, attachment: 3, vocabulary: 4 } as const;
+export const KIND = { upsert: 1, delete: 2, attachment: 3, vocabulary: 4, removal: 5 } as const;
 
 /** A new version of a record: only the fields that changed in it. */
 export interface UpsertBody {
@@ -56,6 +56,19 @@ export interface VocabularyBody {
   readonly fields: readonly VocabularyField[];
 }
 
+/**
+ * A member's removal from the network: `member`'s events after seq `after`
+ * are void at every site that holds this event (removal-rule.ts). Changes no
+ * record directly; its author must be another member (one naming its own
+ * author is inert).
+ */
+export interface RemovalBody {
+  readonly kind: "removal";
+  readonly member: AuthorId;
+  /** The last seq of the member's feed that stays valid (0: none of it). */
+  readonly after: number;
+}
+
 /** A kind this version does not know: stored and relayed verbatim, never applied. */
 export interface UnknownBody {
   readonly kind: "unknown";
@@ -63,7 +76,7 @@ export interface UnknownBody {
   readonly value: CborValue;
 }
 
-export type EventBody = UpsertBody | DeleteBody | AttachmentBody | VocabularyBody | UnknownBody;
+export type EventBody = UpsertBody | DeleteBody | AttachmentBody | VocabularyBody | RemovalBody | UnknownBody;
 
 /** The bodies that change a record. */
 export type RecordBody = UpsertBody | DeleteBody | AttachmentBody;
@@ -105,6 +118,8 @@ export function bodyToCbor(body: EventBody): CborValue {
       return [body.record, body.type, body.field, body.hash, body.size, body.mime];
     case "vocabulary":
       return vocabularyToCbor(body.type, body.fields);
+    case "removal":
+      return [hexToBytes(body.member), body.after];
     case "unknown":
       return body.value;
   }
@@ -159,8 +174,18 @@ export function parseBody(code: number, v: CborValue): EventBody | BodyParseFail
     const vocabulary = parseVocabulary(v);
     return vocabulary ? { kind: "vocabulary", ...vocabulary } : "malformed-body";
   }
+  if (code === KIND.removal) return parseRemoval(v);
   if (!Number.isSafeInteger(code) || code < 0 || code > 255) return "malformed-body";
   return { kind: "unknown", code, value: v };
+}
+
+/** [member key (32 bytes), after (unsigned)]. */
+function parseRemoval(v: CborValue): RemovalBody | BodyParseFailure {
+  if (!Array.isArray(v) || v.length !== 2) return "malformed-body";
+  const [member, after] = v;
+  if (!(member instanceof Uint8Array) || member.length !== AUTHOR_KEY_BYTES) return "malformed-body";
+  if (typeof after !== "number" || !Number.isSafeInteger(after) || after < 0) return "malformed-body";
+  return { kind: "removal", member: toAuthorId(member), after };
 }
 
 /** Header fields of the canonical form, in bytes ready to hash. */

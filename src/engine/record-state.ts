@@ -113,6 +113,7 @@ export function writeRefOf(ev: EventFacts): WriteRef | undefined {
     case "attachment":
       return { stamp: stampOf(ev), base: null, kind: "attachment", keys: [`@${b.field}`] };
     case "vocabulary":
+    case "removal":
     case "unknown":
       return undefined;
   }

@@ -4,7 +4,7 @@
  * compare the two byte for byte.
  */
 import { encodeCanonical, type CborValue } from "./cbor.js";
-import { isRecordBody, type EventFacts, type SignedEvent } from "./event.js";
+import { isRecordBody, type EventFacts } from "./event.js";
 import { hexToBytes, type AuthorId, type RecordId } from "./ids.js";
 import {
   applyEvent,
@@ -52,9 +52,9 @@ export interface FoldResult {
 }
 
 /** The reference semantics: folds a set of events from scratch. Order of `events` does not matter. */
-export function foldEvents(events: Iterable<SignedEvent>): FoldResult {
+export function foldEvents(events: Iterable<EventFacts>): FoldResult {
   const records = new Map<RecordId, RecordState>();
-  const writes = new Map<RecordId, { ref: WriteRef; ev: SignedEvent }[]>();
+  const writes = new Map<RecordId, { ref: WriteRef; ev: EventFacts }[]>();
   for (const ev of events) {
     const ref = writeRefOf(ev);
     if (!ref || !isRecordBody(ev.body)) continue;

@@ -68,6 +68,7 @@ function packBody(body: EventBody, hlc: Hlc, vocabulary: FeedLexicon | undefined
     case "attachment":
       return [packRecordId(body.record), body.type, body.field, body.hash, body.size, body.mime];
     case "vocabulary":
+    case "removal":
       return bodyToCbor(body);
     case "unknown":
       return body.value;

@@ -48,6 +48,7 @@ export function eventJson(e: SignedEvent, names: AuthorNames): Json {
     : b.kind === "delete" ? { kind: b.kind, record: b.record, type: b.type }
     : b.kind === "attachment" ? { kind: b.kind, record: b.record, type: b.type, field: b.field, size: b.size, mime: b.mime }
     : b.kind === "vocabulary" ? { kind: b.kind, type: b.type, fields: b.fields.map((f) => f.name) }
+    : b.kind === "removal" ? { kind: b.kind, member: b.member, memberName: names(b.member), after: b.after }
     : { kind: "unknown", code: b.code };
   return { id: e.id, author: e.author, authorName: names(e.author), seq: e.seq, at: new Date(e.hlc.wall).toISOString(), counter: e.hlc.counter, ...body };
 }

@@ -9,6 +9,7 @@ import type { AuthorId } from "../engine/ids.js";
 import { conflictCount, recordCountsByType, type TypeCount } from "../engine/store/store-queries.js";
 import { serverProblems, type ServerState, type Site } from "./site.js";
 import type { SiteRadio } from "./site-radio.js";
+import { removalNotes } from "./removal-notes.js";
 
 /** The package version, for the status API: read from package.json (beside dist/ in a checkout and in the image). */
 export const VERSION = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
@@ -137,7 +138,7 @@ export function siteSummary(site: Site, now = Date.now()): SiteSummary {
       lastPollAt: iso(f.lastPollAt), lastPollError: f.lastPollError, lastWriteError: f.lastWriteError, totals: { ...f.totals },
     })),
     links,
-    attention: [...serverProblems(site), ...linkProblems(links), ...clockProblems(clock, now)],
+    attention: [...serverProblems(site), ...linkProblems(links), ...clockProblems(clock, now), ...removalNotes(store, site.config, site.signer.author)],
   };
 }
 

@@ -101,7 +101,10 @@ export function databasePath(dataDir: string): string {
 /**
  * Opens (creating if need be) the site's database with exactly the config's
  * members: those listed are added, and one the store knew but the config no
- * longer lists is removed (its stored events stay; its new ones are refused).
+ * longer lists is removed from the whole network by a removal event (its
+ * events up to the newest held stay and still spread; later ones are refused
+ * at every site that gets the event). A member another site removed stays
+ * removed even if listed (removal-notes.ts tells the admin).
  * Throws StorageError when the machine refuses (read-only or full disk, no
  * permission).
  */
@@ -118,7 +121,7 @@ export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDi
       listed.add(author);
       if (author !== o.signer.author) store.addMember(author, m.name);
     }
-    for (const m of store.members()) if (!listed.has(m.author)) store.removeMember(m.author);
+    for (const m of store.members()) if (!listed.has(m.author)) store.removeMemberEverywhere(m.author);
     return store;
   } catch (err) {
     store?.close();

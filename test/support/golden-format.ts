@@ -12,7 +12,7 @@ import type { CborMap, CborValue } from "../../src/engine/cbor.js";
 import type { EventBody } from "../../src/engine/event.js";
 import type { FieldFormat, VocabularyField } from "../../src/engine/vocabulary.js";
 import type { Hlc } from "../../src/engine/hlc.js";
-import { recordId, recordType } from "../../src/engine/ids.js";
+import { recordId, recordType, type AuthorId } from "../../src/engine/ids.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -53,6 +53,7 @@ export type JsonBody =
   | { kind: "delete"; record: string; type: string; base: Hlc | null }
   | { kind: "attachment"; record: string; type: string; field: string; hash: string; size: number; mime: string }
   | { kind: "vocabulary"; type: string; fields: JsonVocabularyField[] }
+  | { kind: "removal"; member: string; after: number }
   | { kind: "unknown"; code: number; value: JsonValue };
 
 /** A vocabulary field as JSON: the properties it has, no undefined ones. */
@@ -81,6 +82,8 @@ export function bodyToJson(b: EventBody): JsonBody {
       return { kind: "attachment", record: b.record, type: b.type, field: b.field, hash: hex(b.hash), size: b.size, mime: b.mime };
     case "vocabulary":
       return { kind: "vocabulary", type: b.type, fields: b.fields.map(vocabularyFieldToJson) };
+    case "removal":
+      return { kind: "removal", member: b.member, after: b.after };
     case "unknown":
       return { kind: "unknown", code: b.code, value: toJsonValue(b.value) };
   }
@@ -99,6 +102,8 @@ export function bodyFromJson(b: JsonBody): EventBody {
       };
     case "vocabulary":
       return { kind: "vocabulary", type: recordType(b.type), fields: b.fields };
+    case "removal":
+      return { kind: "removal", member: b.member as AuthorId, after: b.after };
     case "unknown":
       return { kind: "unknown", code: b.code, value: fromJsonValue(b.value) };
   }

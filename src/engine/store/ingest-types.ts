@@ -1,6 +1,8 @@
 /** Why an event was not accepted. Each is counted; none changes what is stored (fork keeps evidence only). */
 export type RefusalReason =
   | "non-member"
+  /** Beyond the cut a removal event made in its author's feed (removal-rule.ts). */
+  | "removed-member"
   | "bad-signature"
   | "fork"
   | "malformed"

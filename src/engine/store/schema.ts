@@ -4,11 +4,12 @@
  */
 import type Database from "better-sqlite3";
 import { decodeStrict } from "../cbor.js";
-import { KIND } from "../event.js";
+import { KIND, parseBody } from "../event.js";
 import { parseVocabulary } from "../vocabulary.js";
 import { BLOB_DDL } from "./blob-store.js";
+import { REMOVALS_DDL } from "./removal-index.js";
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -185,6 +186,7 @@ CREATE TABLE IF NOT EXISTS counters (
 export function migrate(db: Database.Database): void {
   db.exec(DDL);
   db.exec(BLOB_DDL);
+  db.exec(REMOVALS_DDL);
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
   if (row && row.value > SCHEMA_VERSION) {
     throw new Error(
@@ -201,6 +203,7 @@ export function migrate(db: Database.Database): void {
     }
     if (row && row.value < 3) indexVocabularies(db);
     if (row && row.value < 4) countView(db);
+    if (row && row.value < 6) indexRemovals(db);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
       SCHEMA_VERSION,
     );
@@ -214,6 +217,25 @@ function countView(db: Database.Database): void {
      INSERT INTO view_counts (type, alive, deleted) SELECT type, sum(alive), count(*) - sum(alive) FROM records GROUP BY type;
      UPDATE view_counts SET conflicts = (SELECT count(*) FROM conflicts c JOIN records r ON r.record_id = c.record_id WHERE r.type = view_counts.type);`,
   );
+}
+
+/** Before schema 6, a removal event (kind 5) was a newer peer's unknown kind: index those held (the store cuts at open). */
+function indexRemovals(db: Database.Database): void {
+  const insert = db.prepare("INSERT OR IGNORE INTO removals (remover, seq, wall, counter, member, after) SELECT key, ?, ?, ?, ?, ? FROM authors WHERE ix = ?");
+  const rows = db.prepare("SELECT author_ix, seq, wall, counter, body FROM events WHERE kind = ?").iterate(KIND.removal) as Iterable<{
+    author_ix: number;
+    seq: number;
+    wall: number;
+    counter: number;
+    body: Buffer;
+  }>;
+  for (const r of rows) {
+    const d = decodeStrict(r.body);
+    const body = d.ok ? parseBody(KIND.removal, d.value) : undefined;
+    if (body && typeof body !== "string" && body.kind === "removal") {
+      insert.run(r.seq, r.wall, r.counter, Buffer.from(body.member, "hex"), body.after, r.author_ix);
+    }
+  }
 }
 
 /** Schema 2 stored kind-4 events as an unknown kind (a newer peer's): index those that are vocabularies. */

@@ -40,6 +40,9 @@ import { createLexicon, type Lexicon, type VocabularyField } from "../vocabulary
 
 export type { IngestOutcome, IngestReport, RefusalReason } from "./ingest-types.js";
 import { createBlobStore, type BlobStore } from "./blob-store.js";
+import { createRemovalIndex, type RemovalIndex } from "./removal-index.js";
+import { createFeedCutter, type FeedCutter } from "./feed-cut.js";
+import type { RemovalFact } from "../removal-rule.js";
 export { MembershipError } from "./author-registry.js";
 
 export interface StoreOptions {
@@ -113,6 +116,9 @@ export class SqliteStore {
   private readonly vocabularies: VocabularyIndex;
   /** Attachment bytes by hash (they travel apart from the events). */
   readonly blobs: BlobStore;
+  /** Removal events held and the cuts they make (removal-rule.ts). */
+  private readonly removals: RemovalIndex;
+  private readonly cutter: FeedCutter;
 
   constructor(options: StoreOptions) {
     this.now = options.now ?? Date.now;
@@ -152,9 +158,12 @@ export class SqliteStore {
     this.blobs = createBlobStore(this.db, this.now);
     this.lastChange = (this.db.prepare("SELECT max(seq) AS m FROM view_changes").get() as { m: number | null }).m ?? 0;
     this.view = createViewUpdater(this.db, this.authorIndex, () => ++this.lastChange);
+    this.removals = createRemovalIndex(this.db);
+    this.cutter = createFeedCutter(this.db, this.authorIndex, () => ++this.lastChange);
     this.maxForwardSkewMs = options.maxForwardSkewMs ?? Number.POSITIVE_INFINITY;
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: this.maxForwardSkewMs });
     if (this.signer) this.addMember(this.signer.author, "self");
+    if (this.removals.cuts().size > 0) this.transaction(() => this.enforceCuts()); // a store written before it knew of them
   }
 
   // ------------------------------------------------------------ membership
@@ -171,12 +180,41 @@ export class SqliteStore {
     this.digestCache = null;
   }
 
-  isMember(author: AuthorId): boolean {
-    return this.authors.get(author)?.member === true;
+  /**
+   * Removes `author` from the whole network: appends a removal event (kind 5)
+   * that voids its events after the newest one this store holds, at every
+   * site that ingests it (removal-rule.ts). Its earlier events stay and are
+   * still relayed. Says why not when it cannot: no identity to sign with,
+   * `author` is this site, not a member here, or already removed.
+   */
+  removeMemberEverywhere(author: AuthorId): RemovalOutcome {
+    if (!this.signer) return { ok: false, reason: "no-identity" };
+    if (author === this.signer.author) return { ok: false, reason: "self" };
+    const a = this.authors.get(author);
+    if (!a?.member) return { ok: false, reason: "not-a-member" };
+    if (this.removals.cutOf(author) !== Number.POSITIVE_INFINITY) return { ok: false, reason: "already-removed" };
+    return { ok: true, event: this.append({ kind: "removal", member: author, after: a.head.seq }) };
   }
 
+  /** A current member: listed (addMember) and not removed by a removal event. */
+  isMember(author: AuthorId): boolean {
+    return this.authors.get(author)?.member === true && this.removals.cutOf(author) === Number.POSITIVE_INFINITY;
+  }
+
+  /** The current members (see isMember), this site included. */
   members(): { author: AuthorId; name: string | null }[] {
-    return [...this.authors.all()].filter((a) => a.member).map((a) => ({ author: a.author, name: a.name }));
+    return [...this.authors.all()].filter((a) => this.isMember(a.author)).map((a) => ({ author: a.author, name: a.name }));
+  }
+
+  /** The last valid seq of `author`'s feed: +Infinity unless a removal event held here cut it. */
+  acceptsUpTo(author: AuthorId): number {
+    return this.removals.cutOf(author);
+  }
+
+  /** Every removal event held, with the cut each removed member's feed ends up with. */
+  removalsHeld(): { events: readonly RemovalFact[]; cuts: ReadonlyMap<AuthorId, number>; names: ReadonlyMap<AuthorId, string | null> } {
+    const names = new Map<AuthorId, string | null>([...this.authors.all()].map((a) => [a.author, a.name]));
+    return { events: this.removals.facts(), cuts: this.removals.cuts(), names };
   }
 
   /** The member whose key starts with `short`, if any. */
@@ -426,6 +464,7 @@ export class SqliteStore {
     const a = c.author;
     const seq = c.form === "full" ? c.event.seq : c.seq;
     if (!Number.isSafeInteger(seq) || seq < 1) return { status: "refused", reason: "malformed" };
+    if (seq > this.removals.cutOf(a.author) && a.author !== this.signer?.author) return { status: "refused", reason: "removed-member" };
     if (seq > a.head.seq + 1) return this.buffer(c, seq);
 
     // Our prev for this slot: the event at seq-1 of our copy of the feed.
@@ -535,14 +574,43 @@ export class SqliteStore {
     this.stmt.saveHead.run(r.seq, r.id, r.hlc.wall, r.hlc.counter, a.ix);
     this.digestCache = null;
     this.view.apply({ author: a.author, seq: r.seq, hlc: r.hlc, body: r.body }, a.ix);
+    if (r.body.kind === "removal") {
+      this.removals.add({ author: a.author, seq: r.seq, hlc: r.hlc, body: r.body });
+      this.enforceCuts();
+    }
+  }
+
+  /**
+   * Cuts every removed member's feed (other than this site's own, which it
+   * never loses) at its cut, until no cut moves: cutting a feed drops the
+   * removal events it made beyond its cut, which can move other cuts.
+   */
+  private enforceCuts(): void {
+    for (let again = true; again; ) {
+      again = false;
+      for (const [author, cut] of [...this.removals.cuts()]) {
+        const a = this.authors.get(author);
+        if (!a || author === this.signer?.author) continue;
+        const dropped = this.cutter.cut(a, cut);
+        if (dropped === 0) continue;
+        this.bump("removal.dropped-events", dropped);
+        this.removals.dropAbove(author, cut);
+        again = true;
+      }
+    }
+    this.gap.reload();
+    this.vocabularies.reload();
+    this.digestCache = null;
+  }
+
+  private bump(name: string, n: number): void {
+    if (n === 0) return;
+    this.stmt.counter.run(name, n);
+    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
   }
 
   private flushCounters(report: IngestReport): void {
-    const bump = (name: string, n: number) => {
-      if (n === 0) return;
-      this.stmt.counter.run(name, n);
-      this.counters.set(name, (this.counters.get(name) ?? 0) + n);
-    };
+    const bump = (name: string, n: number) => this.bump(name, n);
     bump("ingest.applied", report.applied);
     bump("ingest.duplicate", report.duplicates);
     bump("ingest.buffered", report.buffered);
@@ -574,6 +642,7 @@ export class SqliteStore {
       this.authors.reload();
       this.gap.reload();
       this.vocabularies.reload();
+      this.removals.reload();
       this.digestCache = null;
       throw err;
     }
@@ -583,7 +652,10 @@ export class SqliteStore {
 
   frontier(): Frontier {
     const f = new Map<AuthorId, number>();
-    for (const a of this.authors.all()) if (a.member && a.head.seq > 0) f.set(a.author, a.head.seq);
+    for (const a of this.authors.all()) {
+      const seq = Math.min(a.head.seq, this.removals.cutOf(a.author)); // this site's own feed may go beyond its cut
+      if (a.member && seq > 0) f.set(a.author, seq);
+    }
     return f;
   }
 
@@ -621,6 +693,7 @@ export class SqliteStore {
     const types = new Set<string>();
     let attachmentsOnly = true;
     const out = { items: [] as CborValue[], bytes: 0, newestWall: 0, types: [] as string[], attachmentsOnly: false };
+    to = Math.min(to, this.removals.cutOf(author)); // what lies beyond a cut is void: never offered
     if (!a?.member || from > to || from < 1) return out;
     let prevWall: number | null = from > 1 ? (this.stmt.eventAt.get(a.ix, from - 1)?.wall ?? null) : null;
     if (from > 1 && prevWall === null) return out;
@@ -796,6 +869,11 @@ function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
   return a === null || b === null ? a === b : a.equals(b);
 }
 
+
+/** What removeMemberEverywhere did: the removal event it appended, or why it appended none. */
+export type RemovalOutcome =
+  | { readonly ok: true; readonly event: SignedEvent }
+  | { readonly ok: false; readonly reason: "no-identity" | "self" | "not-a-member" | "already-removed" };
 
 export function openStore(options: StoreOptions): SqliteStore {
   return new SqliteStore(options);

@@ -39,6 +39,7 @@ import {
 } from "./messages.js";
 import { resolveSyncOptions, type ResolvedSyncOptions, type SyncNodeOptions, type SyncStats } from "./sync-options.js";
 import { Wants } from "./wants.js";
+import { agreesOnMembers, KindredDigests } from "./kindred-digests.js";
 
 export { EVENTS_HEADER_BYTES };
 export { SYNC_DEFAULTS, type SyncNodeOptions, type SyncStats, type SyncStore, type WireBatch } from "./sync-options.js";
@@ -57,6 +58,8 @@ export class SyncNode {
   private readonly control: SyncMessage[] = [];
   private readonly wants: Wants;
   private readonly answers: Answers;
+  /** Digests that differ from ours only in feeds we do not take (kindred-digests.ts). */
+  private readonly kindred = new KindredDigests();
   /** When each station was last heard (directly): a feed whose origin we hear needs no relay to forward it. */
   private readonly lastHeard = new Map<string, number>();
   /** When each station was last heard sending events. */
@@ -122,6 +125,7 @@ export class SyncNode {
         this.onDigest(m.digest, now);
         break;
       case "frontier":
+        this.kindred.learn(m.digest, this.o.store.digest(), m.pages === 1 && this.agreesOnMembers(m));
         this.onDigest(m.digest, now);
         this.onFrontier(m, from, now);
         break;
@@ -151,7 +155,7 @@ export class SyncNode {
     const r = peekEventsRange(prefix);
     if (!r) return true;
     const author = this.o.store.authorByShort(r.short);
-    if (author === undefined || this.wants.holds(author, r.start, r.end, this.o.store.headSeq(author))) return false;
+    if (author === undefined || r.start > this.limitOf(author) || this.wants.holds(author, r.start, r.end, this.o.store.headSeq(author))) return false;
     // The rest is being recovered: do not ask for these events meanwhile.
     this.wants.coming(author, r.start, r.end, this.o.now() + 2 * Math.max(this.o.holeDelayMs, this.o.busyWaitMs));
     return true;
@@ -182,9 +186,20 @@ export class SyncNode {
   }
 
   private onDigest(digest: Uint8Array, now: number): void {
-    const same = Buffer.from(digest).equals(Buffer.from(this.o.store.digest()));
+    const same = this.kindred.same(digest, this.o.store.digest());
     if (!same) this.eventTrafficAt = now;
     this.announcer.heard(same, this.busy(), now);
+  }
+
+  /** The last seq of `author`'s feed the store takes (a removed member's cut). */
+  private limitOf(author: AuthorId): number {
+    return this.o.store.acceptsUpTo?.(author) ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether a frontier agrees with ours on every feed we take (then its digest counts as ours). */
+  private agreesOnMembers(m: FrontierMessage): boolean {
+    const entries = m.entries.map((e) => ({ author: this.o.store.authorByShort(e.short), seq: e.seq }));
+    return agreesOnMembers(entries, this.o.store.frontier(), (a) => this.limitOf(a as AuthorId));
   }
 
   /**
@@ -208,7 +223,8 @@ export class SyncNode {
         continue;
       }
       listed.add(author);
-      this.wants.learn(author, e.seq, this.o.store.headSeq(author), from, this.needsRelay(author), now);
+      const seq = Math.min(e.seq, this.limitOf(author)); // beyond a removed member's cut there is nothing to ask for
+      this.wants.learn(author, seq, this.o.store.headSeq(author), from, this.needsRelay(author), now);
       this.answers.holds(author, requester, e.seq);
       offer(author, e.seq);
     }
@@ -251,6 +267,7 @@ export class SyncNode {
   private onEvents(m: EventsMessage, from: Uint8Array | undefined, now: number): void {
     const author = this.o.store.authorByShort(m.short);
     if (!author) return this.drop("unknown-author");
+    if (m.start > this.limitOf(author)) return this.drop("removed-member");
     const start = m.start;
     const end = start + m.items.length - 1;
     this.stats.suppressedEvents += this.answers.overheard(author, start, end); // no need to send them ourselves
@@ -315,8 +332,12 @@ export class SyncNode {
       const entries = [...store.frontier()].map(([author, seq]) => ({ short: shortTag(author), seq }));
       this.control.push(...frontierPages(store.digest(), entries, this.o.mtu));
     }
-    const ranges = this.wants.due(now, (a) => store.headSeq(a), this.o.awaiting).flatMap((d) =>
-      d.ranges.map(([from, to]) => ({ short: shortTag(d.author), from, to, ...(d.responder ? { responder: d.responder } : {}) })));
+    // A feed held up to its removal cut has nothing more to want (what was wanted beyond it is void now).
+    const held = (a: AuthorId) => (store.headSeq(a) >= this.limitOf(a) ? Number.POSITIVE_INFINITY : store.headSeq(a));
+    const ranges = this.wants.due(now, held, this.o.awaiting).flatMap((d) =>
+      d.ranges
+        .filter(([from]) => from <= this.limitOf(d.author))
+        .map(([from, to]) => ({ short: shortTag(d.author), from, to, ...(d.responder ? { responder: d.responder } : {}) })));
     this.control.push(...requestMessages(ranges, this.o.mtu));
   }
 

@@ -16,6 +16,8 @@ export interface SyncStore {
   digest(): Uint8Array;
   headSeq(author: AuthorId): number;
   authorByShort(short: Uint8Array): AuthorId | undefined;
+  /** The last seq of `author`'s feed it takes (a removed member's cut); all of it when absent or +Infinity. */
+  acceptsUpTo?(author: AuthorId): number;
   wireItems(author: AuthorId, from: number, to: number, maxBytes: number): WireBatch;
   ingestWire(author: AuthorId, startSeq: number, items: readonly CborValue[]): IngestReport;
 }
