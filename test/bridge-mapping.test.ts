@@ -117,9 +117,17 @@ describe("mapping against the form", () => {
       /hash_key: a mapping sends some field as a hash/,
     );
     await assert.rejects(
-      openForms(cfg([{ type: "h", source: { kobo: { asset: UID } }, attachments: { policy: "transfer", max_bytes: 100000 } }])),
-      /mappings\[0\]\.attachments\.policy: "transfer" is not supported by this version yet/,
+      openForms(cfg([{ type: "h", source: { kobo: { asset: UID } }, fields: { exclude: ["photo"] }, attachments: { policy: "transfer", max_bytes: 100000 } }])),
+      /mappings\[0\]\.attachments\.policy: "transfer", but no file question .* of form 'aHouseholdSurveyKoboM1' .* is among the fields sent on air; include one .* or use policy "none"/,
     );
+    assert.throws(() => cfg([{ type: "h", source: { kobo: { asset: UID } }, attachments: { policy: "transfer" } }]), (err: ConfigError) => {
+      assert.match(err.problems[0]!, /mappings\[0\]\.attachments\.max_bytes: set max_bytes to the largest file/);
+      return true;
+    });
+    assert.throws(() => cfg([{ type: "h", source: { kobo: { asset: UID } }, attachments: { policy: "all" } }]), /mappings\[0\]\.attachments\.policy: use \{ policy: "none" \}/);
+    const opened = await openForms(cfg([{ type: "h", source: { kobo: { asset: UID } }, attachments: { policy: "metadata" } }]));
+    assert.ok(opened.ok, "a file policy on a form with a photo question opens");
+    if (opened.ok) for (const o of opened.value) await o.form.close();
   });
 
   it("an unreachable server is a value the caller retries, not a crash", async () => {

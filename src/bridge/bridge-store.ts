@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS bridge_outbox (
   body          TEXT,
   answers       TEXT,
   plan_change   INTEGER,
+  files         TEXT,
   attempts      INTEGER NOT NULL DEFAULT 0,
   next_at       INTEGER NOT NULL DEFAULT 0,
   last_error    TEXT,
@@ -83,6 +84,9 @@ function createTables(db: Database.Database): void {
   db.transaction(() => {
     db.exec(DDL);
     if (!counted) db.exec("INSERT INTO bridge_outbox_counts (source, state, n) SELECT source, state, count(*) FROM bridge_outbox GROUP BY source, state");
+    // A file from before attachments were written back: its plans carry no files.
+    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('bridge_outbox')").all();
+    if (!columns.some((c) => c.name === "files")) db.exec("ALTER TABLE bridge_outbox ADD COLUMN files TEXT");
   })();
 }
 
@@ -100,7 +104,18 @@ export interface LocalCopy {
   readonly deleted: boolean;
 }
 
-export type WriteAction = "create" | "edit" | "delete";
+/** create/edit/delete a submission; attach: only put files on the current version (servers that take files apart). */
+export type WriteAction = "create" | "edit" | "delete" | "attach";
+
+/** A file a write puts on the server; its bytes are read from the blob store by hash when sent. */
+export interface PlannedFile {
+  /** The file name the submission's answer gives. */
+  readonly name: string;
+  /** SHA-256, hex. */
+  readonly hash: string;
+  readonly size: number;
+  readonly mime: string;
+}
 
 /** A write decided and persisted before it is sent, so a retry sends the same bytes. */
 export interface WritePlan {
@@ -115,6 +130,8 @@ export interface WritePlan {
   readonly answers: Answers;
   /** The view change of the record this plan was made from. */
   readonly change: number;
+  /** Files to put on the server with (Kobo) or after (Central) the XML. */
+  readonly files: readonly PlannedFile[];
 }
 
 export type OutboxState = "pending" | "written" | "failed";
@@ -153,7 +170,7 @@ export function decodeAnswers(text: string): Answers {
 
 interface OutboxRow {
   source: string; record_id: string; state: string; action: string | null; instance_id: string | null; deprecated_id: string | null;
-  local_key: string | null; body: string | null; answers: string | null; plan_change: number | null; attempts: number;
+  local_key: string | null; body: string | null; answers: string | null; plan_change: number | null; files: string | null; attempts: number;
   next_at: number; last_error: string | null; updated_at: number; written_at: number | null;
 }
 
@@ -162,6 +179,7 @@ function rowToEntry(r: OutboxRow): OutboxEntry {
     ? {
         action: r.action as WriteAction, instanceId: r.instance_id, deprecatedId: r.deprecated_id, localKey: r.local_key,
         body: r.body, answers: r.answers ? decodeAnswers(r.answers) : new Map(), change: r.plan_change ?? 0,
+        files: r.files ? (JSON.parse(r.files) as PlannedFile[]) : [],
       }
     : null;
   return {
@@ -204,18 +222,18 @@ export function createBridgeStore(db: Database.Database) {
     ),
     setPlan: db.prepare(
       `UPDATE bridge_outbox SET action = ?, instance_id = ?, deprecated_id = ?, local_key = ?, body = ?, answers = ?, plan_change = ?,
-       updated_at = ? WHERE source = ? AND record_id = ?`,
+       files = ?, updated_at = ? WHERE source = ? AND record_id = ?`,
     ),
     clearPlan: db.prepare(
       `UPDATE bridge_outbox SET action = NULL, instance_id = NULL, deprecated_id = NULL, local_key = NULL, body = NULL, answers = NULL,
-       plan_change = NULL, updated_at = ? WHERE source = ? AND record_id = ?`,
+       plan_change = NULL, files = NULL, updated_at = ? WHERE source = ? AND record_id = ?`,
     ),
     setState: db.prepare(
       "UPDATE bridge_outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE source = ? AND record_id = ?",
     ),
     written: db.prepare(
       `UPDATE bridge_outbox SET state = 'written', action = NULL, instance_id = NULL, deprecated_id = NULL, local_key = NULL, body = NULL,
-       answers = NULL, plan_change = NULL, attempts = 0, next_at = 0, last_error = NULL, updated_at = ?, written_at = ?
+       answers = NULL, plan_change = NULL, files = NULL, attempts = 0, next_at = 0, last_error = NULL, updated_at = ?, written_at = ?
        WHERE source = ? AND record_id = ?`,
     ),
     counts: db.prepare<[], { source: string; state: string; n: number }>("SELECT source, state, n FROM bridge_outbox_counts WHERE n > 0"),
@@ -262,7 +280,8 @@ export function createBridgeStore(db: Database.Database) {
       s.markDirty.run(source, record, now);
     },
     setPlan(source: string, record: RecordId, p: WritePlan, now: number): void {
-      s.setPlan.run(p.action, p.instanceId, p.deprecatedId, p.localKey, p.body, encodeAnswers(p.answers), p.change, now, source, record);
+      const files = p.files.length > 0 ? JSON.stringify(p.files) : null;
+      s.setPlan.run(p.action, p.instanceId, p.deprecatedId, p.localKey, p.body, encodeAnswers(p.answers), p.change, files, now, source, record);
     },
     clearPlan(source: string, record: RecordId, now: number): void {
       s.clearPlan.run(now, source, record);

@@ -5,10 +5,12 @@
  */
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import { silentLogger, type Logger } from "../log/logger.js";
+import { createBridgeFiles } from "./bridge-files.js";
 import { createBridgeStore, type BridgeStore, type OutboxEntry, type OutboxState } from "./bridge-store.js";
 import type { FieldType } from "./form-schema.js";
 import type { BridgeConfig } from "./mapping-config.js";
 import { openForms, type OpenedForm } from "./open-forms.js";
+import type { FilePollStats } from "./file-poller.js";
 import { pollForm, type PollStats } from "./poller.js";
 import { describeError, ok, type Result } from "./upstream.js";
 import { publishVocabularies } from "./vocabulary-publish.js";
@@ -25,6 +27,8 @@ export interface FormStatus {
   lastPollError: string | null;
   lastWriteError: string | null;
   totals: { events: number; echoes: number; written: number; writeFailures: number };
+  /** Attachments (policy metadata or transfer): events appended, files sent as metadata only (over max_bytes), records whose files are still to read, files awaiting bytes. */
+  files: { events: number; metadataOnly: number; checksOpen: number; awaitingBytes: number; lastError: string | null };
 }
 
 export interface BridgeStatus {
@@ -62,6 +66,7 @@ export function createBridge(options: BridgeOptions): Bridge {
   const log = (options.log ?? silentLogger).child({ component: "bridge" });
   const hashKey = config.hash_key ? Buffer.from(config.hash_key, "utf8") : null;
   const tables = createBridgeStore(store.db);
+  const files = createBridgeFiles(store.db);
   let forms: OpenedForm[] = [];
   const status = new Map<string, FormStatus>();
   let timer: NodeJS.Timeout | null = null;
@@ -70,7 +75,7 @@ export function createBridge(options: BridgeOptions): Bridge {
 
   async function pollOne(o: OpenedForm): Promise<PollStats | null> {
     const st = status.get(o.form.source)!;
-    const r = await pollForm({ store, bridge: tables, mapping: o.mapping, form: o.form, hashKey, now });
+    const r = await pollForm({ store, bridge: tables, files, mapping: o.mapping, form: o.form, hashKey, now });
     st.lastPollAt = now();
     if (!r.ok) {
       const msg = describeError(r.error);
@@ -83,12 +88,25 @@ export function createBridge(options: BridgeOptions): Bridge {
     st.totals.events += r.value.events;
     st.totals.echoes += r.value.echoes;
     if (r.value.events > 0) log.info("local changes taken in", { form: o.form.source, events: r.value.events });
+    if (r.value.files) noteFiles(o, st, r.value.files);
     return r.value;
+  }
+
+  function noteFiles(o: OpenedForm, st: FormStatus, f: FilePollStats): void {
+    st.files.events += f.events;
+    st.files.metadataOnly += f.tooLarge.length;
+    st.files.checksOpen = files.checksOpen(o.form.source);
+    st.files.awaitingBytes = files.waiting(o.form.source);
+    if (f.tooLarge.length > 0) {
+      log.info("attachments larger than attachments.max_bytes: their metadata replicates, their bytes stay on this server", { form: o.form.source, files: f.tooLarge });
+    }
+    if (f.lastError !== st.files.lastError && f.lastError) log.warn("attachments not read yet; will retry", { form: o.form.source, records: f.retried, error: f.lastError });
+    st.files.lastError = f.lastError;
   }
 
   async function writeOne(o: OpenedForm, pollAgain: () => void): Promise<WriteStats> {
     const st = status.get(o.form.source)!;
-    const w = await writeForm({ store, bridge: tables, mapping: o.mapping, form: o.form, now, requestPoll: pollAgain });
+    const w = await writeForm({ store, bridge: tables, files, mapping: o.mapping, form: o.form, now, requestPoll: pollAgain });
     st.totals.written += w.written;
     st.totals.writeFailures += w.failed;
     if (w.failed > 0) {
@@ -141,6 +159,7 @@ export function createBridge(options: BridgeOptions): Bridge {
         status.set(o.form.source, {
           source: o.form.source, type: o.mapping.type, describe: o.form.describe, lastPollAt: null, lastPollError: null,
           lastWriteError: null, totals: { events: 0, echoes: 0, written: 0, writeFailures: 0 },
+          files: { events: 0, metadataOnly: 0, checksOpen: 0, awaitingBytes: 0, lastError: null },
         });
       }
       log.info("forms opened", { forms: forms.map((o) => `${o.mapping.type} <- ${o.form.describe}`) });

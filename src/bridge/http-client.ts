@@ -3,6 +3,7 @@
  * a bound on response size. Network failures and timeouts are values, not
  * exceptions, so pollers and writers branch on them (retry, never drop).
  */
+import { createHash } from "node:crypto";
 import { Agent, FormData, request } from "undici";
 
 export type HttpBody = string | Buffer | FormData;
@@ -42,9 +43,25 @@ export interface HttpClientOptions {
 /** Default response bound: a page of 1,000 large submissions fits; a runaway body does not. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** A file fetched by `download`: its SHA-256 and size over the whole body, the bytes only up to the caller's limit. */
+export interface HttpFile {
+  readonly kind: "file";
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly size: number;
+  readonly sha256: Buffer;
+  /** The body, or null when it was larger than `keepBytes` (then only hashed, never held). */
+  readonly bytes: Buffer | null;
+}
+
 export interface HttpClient {
   readonly baseUrl: string;
   send(req: HttpRequest): Promise<HttpOutcome>;
+  /**
+   * Like send, but a 200 body is streamed through SHA-256 rather than held
+   * whole: any size can be hashed, and at most `keepBytes` are kept. Other
+   * statuses come back as an HttpResponse (bounded like send's).
+   */
+  download(req: HttpRequest, keepBytes: number): Promise<HttpFile | HttpOutcome>;
   close(): Promise<void>;
 }
 
@@ -58,29 +75,51 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     connectTimeout: options.timeoutMs,
   });
 
+  const resolve = (u: string): string => (/^https?:\/\//.test(u) ? u : `${baseUrl}${u.startsWith("/") ? "" : "/"}${u}`);
+
+  /** Reads a whole body, within the response bound. */
+  async function collect(method: string, url: string, status: number, headers: HttpResponse["headers"], body: AsyncIterable<unknown> & { destroy(): void }): Promise<HttpOutcome> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > maxBytes) {
+        body.destroy();
+        return { kind: "network", message: `${method} ${url}: response larger than ${maxBytes} bytes` };
+      }
+      chunks.push(b);
+    }
+    return { kind: "response", status, headers, body: Buffer.concat(chunks) };
+  }
+
   async function send(req: HttpRequest): Promise<HttpOutcome> {
-    const url = /^https?:\/\//.test(req.url) ? req.url : `${baseUrl}${req.url.startsWith("/") ? "" : "/"}${req.url}`;
+    const url = resolve(req.url);
     const signal = AbortSignal.timeout(options.timeoutMs);
     try {
-      const res = await request(url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        dispatcher: agent,
-        signal,
-      });
-      const chunks: Buffer[] = [];
+      const res = await request(url, { method: req.method, headers: req.headers, body: req.body, dispatcher: agent, signal });
+      return await collect(req.method, url, res.statusCode, res.headers, res.body);
+    } catch (err) {
+      return describeFailure(req.method, url, err, signal.aborted, options.timeoutMs);
+    }
+  }
+
+  async function download(req: HttpRequest, keepBytes: number): Promise<HttpFile | HttpOutcome> {
+    const url = resolve(req.url);
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const res = await request(url, { method: req.method, headers: req.headers, body: req.body, dispatcher: agent, signal });
+      if (res.statusCode !== 200) return await collect(req.method, url, res.statusCode, res.headers, res.body);
+      const hash = createHash("sha256");
+      const kept: Buffer[] = [];
       let size = 0;
       for await (const chunk of res.body) {
         const b = chunk as Buffer;
+        hash.update(b);
         size += b.length;
-        if (size > maxBytes) {
-          res.body.destroy();
-          return { kind: "network", message: `${req.method} ${url}: response larger than ${maxBytes} bytes` };
-        }
-        chunks.push(b);
+        if (size <= keepBytes) kept.push(b);
       }
-      return { kind: "response", status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+      return { kind: "file", headers: res.headers, size, sha256: hash.digest(), bytes: size <= keepBytes ? Buffer.concat(kept) : null };
     } catch (err) {
       return describeFailure(req.method, url, err, signal.aborted, options.timeoutMs);
     }
@@ -89,6 +128,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     baseUrl,
     send,
+    download,
     close: () => agent.close(),
   };
 }

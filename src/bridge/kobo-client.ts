@@ -6,7 +6,7 @@
  * Result; nothing here retries (the poller and writer decide).
  */
 import { z } from "zod";
-import { createHttpClient, FormData, type HttpClient, type HttpResponse } from "./http-client.js";
+import { createHttpClient, FormData, type HttpClient, type HttpFile, type HttpResponse } from "./http-client.js";
 import { classifyFailure, excerpt, fail, ok, parseJson, type Result } from "./upstream.js";
 
 export interface KoboClientOptions {
@@ -62,6 +62,8 @@ export interface KoboClient {
   /** The stored XML of a submission's current version; null if there is no such submission. */
   getSubmissionXml(uid: string, id: number): Promise<Result<string | null>>;
   submit(xml: string, attachments?: readonly Attachment[]): Promise<Result<SubmitAccepted>>;
+  /** One attachment's content (`GET …/data/{id}/attachments/{attachment uid}/`), hashed whole, at most `keepBytes` kept. */
+  downloadAttachment(uid: string, id: number, attachment: string, keepBytes: number): Promise<Result<HttpFile>>;
   /** Deletes a submission; "absent" if it was already gone. */
   deleteSubmission(uid: string, id: number): Promise<Result<"deleted" | "absent">>;
   close(): Promise<void>;
@@ -146,6 +148,14 @@ export function createKoboClient(options: KoboClientOptions): KoboClient {
       });
       if (out.kind === "response" && (out.status === 201 || out.status === 202)) return ok({ status: out.status });
       return fail(classifyFailure("POST /submission", out, koboDetail));
+    },
+
+    async downloadAttachment(uid, id, attachment, keepBytes) {
+      // The documented route, rather than the row's download_url: that carries the host kpi was reached by, and any ?format.
+      const path = `/api/v2/assets/${encodeURIComponent(uid)}/data/${id}/attachments/${encodeURIComponent(attachment)}/`;
+      const out = await api.download({ method: "GET", url: path, headers: auth }, keepBytes);
+      if (out.kind === "file") return ok(out);
+      return fail(classifyFailure(`GET ${path}`, out, koboDetail));
     },
 
     async deleteSubmission(uid, id) {

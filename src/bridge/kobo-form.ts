@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { RecordId } from "../engine/ids.js";
 import type { FormSchema } from "./form-schema.js";
 import { KOBO_MAX_PAGE, type KoboClient, type KoboRow } from "./kobo-client.js";
-import type { CurrentVersion, LocalForm, ObservedVersion, PollItem, PollPass } from "./local-form.js";
+import type { CurrentVersion, LocalForm, ObservedVersion, OutgoingFile, PollItem, PollPass, ServerFile } from "./local-form.js";
 import { valuesFromKoboJson } from "./submission-values.js";
 import { fail, ok, type Result } from "./upstream.js";
 import { firstChild, parseXml, textOf, XmlError } from "./xml.js";
@@ -27,6 +27,28 @@ const rowIdsSchema = z.object({
   "meta/instanceID": z.string().optional(),
   "meta/rootUuid": z.string().optional(),
 });
+
+/** One entry of a row's `_attachments` (kpi DataAttachmentFieldExtension); `uid` names the stored content. */
+const attachmentSchema = z.object({
+  uid: z.string().min(1),
+  media_file_basename: z.string().min(1),
+  mimetype: z.string().nullish(),
+  is_deleted: z.boolean().optional(),
+});
+
+/** The files a data row lists: `_attachments` that are not soft-deleted (an edit that stopped naming a file deletes it). */
+export function filesOfRow(row: KoboRow): ServerFile[] {
+  const list = Array.isArray(row._attachments) ? row._attachments : [];
+  const out: ServerFile[] = [];
+  for (const raw of list) {
+    const a = attachmentSchema.safeParse(raw);
+    if (!a.success || a.data.is_deleted === true) continue;
+    out.push({ name: a.data.media_file_basename, token: a.data.uid, mime: a.data.mimetype ?? null });
+  }
+  return out;
+}
+
+const toParts = (files: readonly OutgoingFile[] = []) => files.map((f) => ({ filename: f.name, bytes: f.bytes, mime: f.mime }));
 
 export interface KoboCursor {
   /** Highest `_id` whose row has been taken in. */
@@ -59,6 +81,7 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
       instanceId,
       answers: valuesFromKoboJson(schema, row),
       submittedAt: toIsoUtc(row._submission_time),
+      files: filesOfRow(row),
     };
   }
 
@@ -183,14 +206,34 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
       }
     },
 
-    async create(_record, xml) {
-      const r = await client.submit(xml);
+    filesApart: false,
+
+    async create(_record, xml, files) {
+      const r = await client.submit(xml, toParts(files));
       return r.ok ? ok(undefined) : r;
     },
 
-    async edit(_record, _localKey, xml) {
-      const r = await client.submit(xml);
+    async edit(_record, _localKey, xml, files) {
+      const r = await client.submit(xml, toParts(files));
       return r.ok ? ok(undefined) : r;
+    },
+
+    async listFiles(_record, localKey) {
+      const id = Number(localKey);
+      const page = await client.listData(uid, { query: { _id: id }, fields: ["_id", "_attachments"], limit: 1 });
+      if (!page.ok) return page;
+      const row = page.value.results[0];
+      return ok(row ? filesOfRow(row) : []);
+    },
+
+    async fetchFile(_record, localKey, file, keepBytes) {
+      const r = await client.downloadAttachment(uid, Number(localKey), file.token ?? file.name, keepBytes);
+      if (!r.ok) return r;
+      return ok({ kind: "file", size: r.value.size, sha256: r.value.sha256, bytes: r.value.bytes, mime: file.mime ?? "application/octet-stream", etag: null });
+    },
+
+    attach() {
+      throw new Error("KoboToolbox takes files with the submission (filesApart is false); attach() is not used");
     },
 
     async remove(record, localKey) {

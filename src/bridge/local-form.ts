@@ -22,6 +22,38 @@ export interface ObservedVersion {
   readonly answers: Answers;
   /** When the server first received the record (ISO 8601 UTC), kept as a new record's capture time elsewhere. */
   readonly submittedAt: string | null;
+  /** The files the server holds for this version, when the poll's rows list them (Kobo `_attachments`); else ask listFiles. */
+  readonly files?: readonly ServerFile[];
+}
+
+/** A file the local server holds for a submission (one attachment). */
+export interface ServerFile {
+  /** The file's name: exactly the answer text that names it in the submission XML (its basename). */
+  readonly name: string;
+  /** The server's id for this stored content, when it lists one (Kobo's attachment uid; a replaced file gets a new one); null for Central. */
+  readonly token: string | null;
+  readonly mime: string | null;
+}
+
+/** A file read from the server: "unchanged" when it still has the entity tag we gave. */
+export type FetchedFile =
+  | { readonly kind: "unchanged" }
+  | {
+      readonly kind: "file";
+      readonly size: number;
+      readonly sha256: Uint8Array;
+      /** The bytes, or null when larger than the caller's keep limit (hashed only). */
+      readonly bytes: Uint8Array | null;
+      readonly mime: string;
+      /** Central's ETag for the content (kept to ask "still the same?" next time); null for Kobo. */
+      readonly etag: string | null;
+    };
+
+/** A file to put on the server, bytes in hand. */
+export interface OutgoingFile {
+  readonly name: string;
+  readonly mime: string;
+  readonly bytes: Uint8Array;
 }
 
 export type PollItem =
@@ -67,10 +99,22 @@ export interface LocalForm {
   poll(cursor: unknown, pass: PollPass): Promise<Result<unknown>>;
   /** The record's current version on the server; null if it has none (never written, or deleted). */
   current(record: RecordId, localKey: string | null): Promise<Result<CurrentVersion | null>>;
-  /** Creates a submission; `xml` carries the record's instanceID. */
-  create(record: RecordId, xml: string): Promise<Result<void>>;
-  /** Replaces the current version: `xml` carries a new instanceID and deprecatedID = the current one. */
-  edit(record: RecordId, localKey: string, xml: string): Promise<Result<void>>;
+  /**
+   * Where files go: false (Kobo) in the same OpenRosa multipart as the XML
+   * (`create`/`edit`), true (Central) by `attach`, one request per file, after
+   * the XML has landed (Central's REST create and PUT carry no files).
+   */
+  readonly filesApart: boolean;
+  /** Creates a submission; `xml` carries the record's instanceID. `files` travel with it unless filesApart. */
+  create(record: RecordId, xml: string, files?: readonly OutgoingFile[]): Promise<Result<void>>;
+  /** Replaces the current version: `xml` carries a new instanceID and deprecatedID = the current one. `files` as for create. */
+  edit(record: RecordId, localKey: string, xml: string, files?: readonly OutgoingFile[]): Promise<Result<void>>;
+  /** The files the server holds for the record's current version (Central: only those uploaded, `exists: true`). */
+  listFiles(record: RecordId, localKey: string): Promise<Result<ServerFile[]>>;
+  /** Reads one file, hashing all of it and keeping at most `keepBytes`; `etag` (Central) makes an unchanged file "unchanged". */
+  fetchFile(record: RecordId, localKey: string, file: ServerFile, keepBytes: number, etag: string | null): Promise<Result<FetchedFile>>;
+  /** Puts one file on the current version (filesApart servers only); re-sending the same file is harmless. */
+  attach(record: RecordId, localKey: string, file: OutgoingFile): Promise<Result<void>>;
   remove(record: RecordId, localKey: string): Promise<Result<"deleted" | "absent">>;
   /** Brings back a soft-deleted submission (Central); "unsupported" where deletion is final (Kobo). */
   restore(record: RecordId, localKey: string): Promise<Result<"restored" | "unsupported">>;

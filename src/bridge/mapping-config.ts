@@ -28,11 +28,28 @@ const fieldsSchema = z
   })
   .strict();
 
-const attachmentsSchema = z.discriminatedUnion("policy", [
-  z.object({ policy: z.literal("none") }).strict(),
-  z.object({ policy: z.literal("metadata") }).strict(),
-  z.object({ policy: z.literal("transfer"), max_bytes: z.number().int().positive().max(16 * 1024 * 1024) }).strict(),
-]);
+/** Largest max_bytes: a file's bytes are held in memory and in one SQLite row, and must cross the radio in chunks. */
+export const MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
+
+const maxBytesMessage = `set max_bytes to the largest file, in bytes, whose bytes travel (1 to ${MAX_TRANSFER_BYTES}); larger files travel as metadata only`;
+
+/**
+ * What replicates of a record's files: "none"; "metadata" (name, size,
+ * SHA-256 and type: the other sites know the file exists, the bytes stay on
+ * this server); "transfer" (metadata, and the bytes of files up to max_bytes).
+ */
+const attachmentsSchema = z.discriminatedUnion(
+  "policy",
+  [
+    z.object({ policy: z.literal("none") }).strict(),
+    z.object({ policy: z.literal("metadata") }).strict(),
+    z.object({
+      policy: z.literal("transfer"),
+      max_bytes: z.number({ message: maxBytesMessage }).int(maxBytesMessage).positive(maxBytesMessage).max(MAX_TRANSFER_BYTES, maxBytesMessage),
+    }).strict(),
+  ],
+  { message: 'use { policy: "none" }, { policy: "metadata" } (file metadata only) or { policy: "transfer", max_bytes: <bytes> } (also the bytes)' },
+);
 
 const sourceSchema = z.union(
   [

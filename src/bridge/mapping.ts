@@ -58,6 +58,11 @@ function suggest(path: string, known: readonly string[]): string {
   return `the form's fields are: ${list}${known.length > 12 ? ", …" : ""}`;
 }
 
+/** True for a file question, or a repeat with one inside. */
+function holdsFiles(node: FieldNode | RepeatNode): boolean {
+  return node.kind === "field" ? node.type === "binary" : [...walkSchema(node.children)].some((c) => c.kind === "field" && c.type === "binary");
+}
+
 /** Checks one mapping against its form; `key` is its config path ("mappings[2]"). Throws MappingError. */
 export function resolveMapping(cfg: MappingConfig, key: string, schema: FormSchema): ResolvedMapping {
   const problems: string[] = [];
@@ -98,6 +103,10 @@ export function resolveMapping(cfg: MappingConfig, key: string, schema: FormSche
   }
   if (units.length === 0 && problems.length === 0) {
     problems.push(`${key}.fields: no field of ${form} is left to replicate; remove the exclude list or include at least one field`);
+  }
+  const policy = cfg.attachments.policy;
+  if (policy !== "none" && units.length > 0 && !units.some((u) => u.radio === "send" && holdsFiles(u.node))) {
+    problems.push(`${key}.attachments.policy: "${policy}", but no file question (image, audio, video, file) of ${form} is among the fields sent on air; include one (radio "send"), or use policy "none"`);
   }
   if (problems.length > 0) throw new MappingError(problems);
   return {

@@ -6,7 +6,7 @@
  * Every call returns a Result; nothing here retries except that one re-login.
  */
 import { z } from "zod";
-import { createHttpClient, type HttpOutcome, type HttpRequest, type HttpResponse } from "./http-client.js";
+import { createHttpClient, type HttpFile, type HttpOutcome, type HttpRequest, type HttpResponse } from "./http-client.js";
 import { classifyFailure, excerpt, fail, ok, parseJson, type Result } from "./upstream.js";
 
 export interface OdkClientOptions {
@@ -32,6 +32,10 @@ const submissionSchema = z.object({
   currentVersion: z.object({ instanceId: z.string() }).passthrough().optional(),
 });
 const submissionListSchema = z.array(z.object({ instanceId: z.string() }).passthrough());
+const attachmentListSchema = z.array(z.object({ name: z.string().min(1), exists: z.boolean() }).passthrough());
+
+/** An attachment read from Central: its content, or "unchanged" (304) when it still has the ETag we sent. */
+export type AttachmentDownload = { readonly kind: "unchanged" } | (HttpFile & { readonly etag: string | null });
 
 export type ODataRow = Record<string, unknown>;
 export type SubmissionMeta = z.infer<typeof submissionSchema>;
@@ -54,6 +58,12 @@ export interface OdkClient {
   updateSubmission(project: number, form: string, instanceId: string, xml: string): Promise<Result<SubmissionMeta>>;
   deleteSubmission(project: number, form: string, instanceId: string): Promise<Result<"deleted" | "absent">>;
   restoreSubmission(project: number, form: string, instanceId: string): Promise<Result<"restored">>;
+  /** The attachment slots of the current version (`GET …/attachments`): every name the XML references, with whether it is uploaded. */
+  listAttachments(project: number, form: string, instanceId: string): Promise<Result<{ name: string; exists: boolean }[]>>;
+  /** One attachment, hashed whole, at most `keepBytes` kept; `etag` is sent as If-None-Match. */
+  downloadAttachment(project: number, form: string, instanceId: string, name: string, keepBytes: number, etag: string | null): Promise<Result<AttachmentDownload>>;
+  /** `POST …/attachments/{name}` with the raw bytes; 404 when the current version's XML does not name the file. */
+  uploadAttachment(project: number, form: string, instanceId: string, name: string, bytes: Uint8Array, mime: string): Promise<Result<void>>;
   close(): Promise<void>;
 }
 
@@ -96,11 +106,15 @@ export function createOdkClient(options: OdkClientOptions): OdkClient {
   }
 
   /** Sends with the session; on a 401 logs in again once (the session may have been revoked or expired early). */
-  async function send(req: HttpRequest): Promise<Result<HttpOutcome>> {
+  function send(req: HttpRequest): Promise<Result<HttpOutcome>> {
+    return authed(req, (r) => http.send(r));
+  }
+
+  async function authed<T extends HttpOutcome | HttpFile>(req: HttpRequest, run: (r: HttpRequest) => Promise<T>): Promise<Result<T>> {
     for (let attempt = 0; ; attempt++) {
       const t = await token();
       if (!t.ok) return t;
-      const out = await http.send({ ...req, headers: { ...req.headers, authorization: `Bearer ${t.value}` } });
+      const out = await run({ ...req, headers: { ...req.headers, authorization: `Bearer ${t.value}` } });
       if (out.kind === "response" && out.status === 401 && attempt === 0) {
         session = null;
         continue;
@@ -190,6 +204,26 @@ export function createOdkClient(options: OdkClientOptions): OdkClient {
     async restoreSubmission(p, f, id) {
       const r = await call({ method: "POST", url: `${subPath(p, f, id)}/restore` }, 200, z.unknown());
       return r.ok ? ok("restored") : r;
+    },
+
+    listAttachments: (p, f, id) => call({ method: "GET", url: `${subPath(p, f, id)}/attachments` }, 200, attachmentListSchema),
+
+    async downloadAttachment(p, f, id, name, keepBytes, etag) {
+      const url = `${subPath(p, f, id)}/attachments/${encodeURIComponent(name)}`;
+      const headers: Record<string, string> = etag ? { "if-none-match": etag } : {};
+      const sent = await authed({ method: "GET", url, headers }, (r) => http.download(r, keepBytes));
+      if (!sent.ok) return sent;
+      const out = sent.value;
+      if (out.kind === "response" && out.status === 304) return ok({ kind: "unchanged" });
+      if (out.kind !== "file") return fail(classifyFailure(`GET ${url}`, out, odkDetail));
+      const tag = out.headers["etag"];
+      return ok({ ...out, etag: typeof tag === "string" ? tag : null });
+    },
+
+    async uploadAttachment(p, f, id, name, bytes, mime) {
+      const url = `${subPath(p, f, id)}/attachments/${encodeURIComponent(name)}`;
+      const r = await call({ method: "POST", url, headers: { "content-type": mime }, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }, 200, z.unknown());
+      return r.ok ? ok(undefined) : r;
     },
 
     close: () => http.close(),

@@ -109,6 +109,8 @@ export function createOdkForm(client: OdkClient, options: OdkFormOptions): Local
       }
     },
 
+    filesApart: true,
+
     async create(_record, xml) {
       const r = await client.createSubmission(project, form, xml);
       return r.ok ? ok(undefined) : r;
@@ -118,6 +120,23 @@ export function createOdkForm(client: OdkClient, options: OdkFormOptions): Local
       const r = await client.updateSubmission(project, form, localKey, xml);
       return r.ok ? ok(undefined) : r;
     },
+
+    async listFiles(_record, localKey) {
+      const r = await client.listAttachments(project, form, localKey);
+      return r.ok ? ok(r.value.filter((a) => a.exists).map((a) => ({ name: a.name, token: null, mime: null }))) : r;
+    },
+
+    async fetchFile(_record, localKey, file, keepBytes, etag) {
+      const r = await client.downloadAttachment(project, form, localKey, file.name, keepBytes, etag);
+      if (!r.ok) return r;
+      const d = r.value;
+      if (d.kind === "unchanged") return ok(d);
+      const type = d.headers["content-type"];
+      const mime = typeof type === "string" && type !== "" ? type.split(";")[0]!.trim() : "application/octet-stream";
+      return ok({ kind: "file", size: d.size, sha256: d.sha256, bytes: d.bytes, mime, etag: d.etag });
+    },
+
+    attach: (_record, localKey, file) => client.uploadAttachment(project, form, localKey, file.name, file.bytes, file.mime),
 
     remove: (_record, localKey) => client.deleteSubmission(project, form, localKey),
 

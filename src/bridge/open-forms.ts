@@ -48,12 +48,6 @@ async function openOdkForm(client: OdkClient, m: MappingConfig & { source: { odk
  */
 export async function openForms(config: BridgeConfig): Promise<Result<OpenedForm[]>> {
   const cross = crossCheckMappings(config.mappings);
-  config.mappings.forEach((m, i) => {
-    // Accepted by the config format so mappings need no rewrite later, but not yet acted on: say so rather than ignore it.
-    if (m.attachments.policy !== "none") {
-      cross.push(`mappings[${i}].attachments.policy: "${m.attachments.policy}" is not supported by this version yet (attachments do not replicate); use "none"`);
-    }
-  });
   if (cross.length > 0) throw new MappingError(cross);
   const timeoutMs = config.request_timeout_s * 1000;
   const server = config.server;

@@ -10,15 +10,23 @@
  *   the copy is updated, the outbox entry settled, no event;
  * - a change: a person's new submission or edit: one upsert with only the
  *   fields that differ from the local copy.
+ *
+ * Under an attachment policy, an echo or a change whose replicating answers
+ * name files is queued (in the same transaction) for file-poller.ts, which
+ * reads those files after the pass and appends their attachment events.
  */
 import { isAlive, type RecordState } from "../engine/record-state.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { Hlc } from "../engine/hlc.js";
 import type { RecordId } from "../engine/ids.js";
+import type { BridgeFiles } from "./bridge-files.js";
 import type { BridgeStore } from "./bridge-store.js";
+import { pollFiles, wantsFileCheck, type FilePollStats } from "./file-poller.js";
+import { noteSent } from "./file-writer.js";
 import type { LocalForm, ObservedVersion, PollItem } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
-import { changedFields, needsWrite, SUBMITTED_FIELD } from "./record-translate.js";
+import { changedFields, SUBMITTED_FIELD } from "./record-translate.js";
+import { fileDeps, recordNeedsWrite } from "./write-plan.js";
 import { ok, type Result } from "./upstream.js";
 
 export interface PollStats {
@@ -28,11 +36,14 @@ export interface PollStats {
   events: number;
   /** Our own writes recognised when polled back. */
   echoes: number;
+  /** The attachment half of the pass. */
+  files: FilePollStats | null;
 }
 
 export interface PollerDeps {
   readonly store: SqliteStore;
   readonly bridge: BridgeStore;
+  readonly files: BridgeFiles;
   readonly mapping: ResolvedMapping;
   readonly form: LocalForm;
   readonly hashKey: Uint8Array | null;
@@ -44,11 +55,14 @@ function baseOf(state: RecordState | undefined): Hlc | null {
   return state ? { wall: state.lastWrite.wall, counter: state.lastWrite.counter } : null;
 }
 
-/** The outbox entry planned exactly this: our write landed. Settle it (a newer change may need another write). */
+/** The outbox entry planned exactly this: our write landed. Settle it (a newer change, or files still to attach, may need another write). */
 function settle(d: PollerDeps, record: RecordId): void {
-  const { bridge, mapping, form, store } = d;
+  const { bridge, form, store } = d;
+  const plan = bridge.outbox(form.source, record)?.plan;
+  // Kobo took the plan's files in the same request as the version we now see.
+  if (plan && plan.instanceId && !form.filesApart && plan.action !== "attach") noteSent(fileDeps(d), record, plan.files, plan.instanceId);
   bridge.markWritten(form.source, record, d.now());
-  if (needsWrite(mapping, store.getRecord(record), bridge.local(form.source, record))) bridge.markDirty(form.source, record, d.now());
+  if (recordNeedsWrite(d, store.getRecord(record), bridge.local(form.source, record))) bridge.markDirty(form.source, record, d.now());
 }
 
 function takeVersion(d: PollerDeps, v: ObservedVersion, stats: PollStats): void {
@@ -61,6 +75,7 @@ function takeVersion(d: PollerDeps, v: ObservedVersion, stats: PollStats): void 
     return;
   }
   bridge.putLocal(form.source, { record: v.record, localKey: v.localKey, instanceId: v.instanceId, answers: v.answers, deleted: false });
+  if (wantsFileCheck(mapping, v.answers)) d.files.queueCheck(form.source, v.record, v.files ?? null);
   const planned = bridge.outbox(form.source, v.record)?.plan;
   if (planned && planned.instanceId === v.instanceId) {
     stats.echoes += 1;
@@ -97,7 +112,7 @@ function takeGone(d: PollerDeps, localKey: string, record: RecordId, stats: Poll
 export async function pollForm(d: PollerDeps): Promise<Result<PollStats>> {
   const { bridge, form, store } = d;
   const key = `poll:${form.source}`;
-  const stats: PollStats = { seen: 0, events: 0, echoes: 0 };
+  const stats: PollStats = { seen: 0, events: 0, echoes: 0, files: null };
   const onPage = (items: readonly PollItem[], cursor?: unknown): void => {
     store.atomically(() => {
       let byKey: Map<string, { record: RecordId }> | undefined;
@@ -119,5 +134,6 @@ export async function pollForm(d: PollerDeps): Promise<Result<PollStats>> {
   });
   if (!result.ok) return result;
   store.atomically(() => bridge.setCursor(key, result.value));
+  stats.files = await pollFiles(d);
   return ok(stats);
 }

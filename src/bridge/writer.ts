@@ -9,19 +9,24 @@
  * its instanceID. A 409/410/404 means a person changed the submission
  * meanwhile: never retried blindly, the submission is re-read (a poll) and
  * the write planned again from the new state.
+ *
+ * Files ride with the plan (write-plan.ts): in the same multipart as the XML
+ * for Kobo; for Central, once the XML has landed the plan becomes an
+ * "attach" plan, persisted, that POSTs each file to the current version, so
+ * a crash between the two uploads the files exactly once more (a re-POST of
+ * the same file is harmless) and never sends the XML twice.
  */
-import { randomUUID } from "node:crypto";
-import { isAlive } from "../engine/record-state.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { RecordId } from "../engine/ids.js";
+import type { BridgeFiles } from "./bridge-files.js";
 import type { BridgeStore, OutboxEntry, WritePlan } from "./bridge-store.js";
 import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retryDelay, WRITE_BATCH, WRITE_CONCURRENCY } from "./constants.js";
-import type { LocalForm } from "./local-form.js";
+import { noteSent, outgoingFiles, wakeArrived } from "./file-writer.js";
+import type { LocalForm, OutgoingFile } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
-import { answersToWrite, desiredAnswers, needsWrite, overlay, SUBMITTED_FIELD } from "./record-translate.js";
-import { buildSubmissionXml, setMeta, writeValuesToXml } from "./submission-values.js";
+import { fileDeps, planWrite, recordNeedsWrite, type Planned } from "./write-plan.js";
 import { describeError, isTransient, ok, type Result, type UpstreamError } from "./upstream.js";
-import { parseXml, serializeXml, XmlError } from "./xml.js";
+import { XmlError } from "./xml.js";
 
 export interface WriteStats {
   written: number;
@@ -33,6 +38,7 @@ export interface WriteStats {
 export interface WriterDeps {
   readonly store: SqliteStore;
   readonly bridge: BridgeStore;
+  readonly files: BridgeFiles;
   readonly mapping: ResolvedMapping;
   readonly form: LocalForm;
   readonly now: () => number;
@@ -51,7 +57,7 @@ export function enqueueChanges(d: WriterDeps): number {
     if (batch.length === 0) return queued;
     store.atomically(() => {
       for (const { state } of batch) {
-        if (needsWrite(mapping, state, bridge.local(form.source, state.record))) {
+        if (recordNeedsWrite(d, state, bridge.local(form.source, state.record))) {
           bridge.markDirty(form.source, state.record, d.now());
           queued += 1;
         }
@@ -61,77 +67,43 @@ export function enqueueChanges(d: WriterDeps): number {
   }
 }
 
-type Planned = WritePlan | "nothing" | "wait";
+/** True if the plan's files go in this request (Kobo's multipart, or Central's attach step). */
+const carriesFiles = (form: LocalForm, p: WritePlan): boolean => p.files.length > 0 && (p.action === "attach" || !form.filesApart);
 
-async function planWrite(d: WriterDeps, record: RecordId): Promise<Result<Planned>> {
-  const { store, bridge, mapping, form } = d;
-  const state = store.getRecord(record);
-  const copy = bridge.local(form.source, record);
-  const change = store.viewChangeSeq();
-  if (!state || !needsWrite(mapping, state, copy)) return ok("nothing");
-  if (!isAlive(state)) {
-    return ok({ action: "delete", instanceId: null, deprecatedId: null, localKey: copy!.localKey, body: null, answers: copy!.answers, change });
-  }
-  const desired = desiredAnswers(mapping, state);
-  let live = copy && !copy.deleted ? copy : undefined;
-  if (copy?.deleted) {
-    // A later edit outran a delete: where deletion is soft (Central), bring the submission back and edit it.
-    const restored = await form.restore(record, copy.localKey);
-    if (!restored.ok && !(restored.error.kind === "rejected" && restored.error.status === 404)) return restored;
-    if (restored.ok && restored.value === "restored") {
-      live = { ...copy, deleted: false };
-      bridge.putLocal(form.source, live);
-    }
-  }
-  if (live) {
-    const cur = await form.current(record, live.localKey);
-    if (!cur.ok) return cur;
-    if (cur.value === null || cur.value.instanceId !== live.instanceId) {
-      d.requestPoll(); // a person edited or deleted it and the poller has not seen that yet
-      return ok("wait");
-    }
-    const changes = answersToWrite(desired, live.answers);
-    const root = parseXml(cur.value.xml);
-    writeValuesToXml(mapping.schema, root, changes);
-    const instanceId = `uuid:${randomUUID()}`;
-    setMeta(mapping.schema, root, { instanceId, deprecatedId: cur.value.instanceId, rootUuid: record });
-    return ok({
-      action: "edit", instanceId, deprecatedId: cur.value.instanceId, localKey: cur.value.localKey, body: serializeXml(root),
-      answers: overlay(live.answers, changes), change,
-    });
-  }
-  const answers = new Map([...desired].filter(([, v]) => v !== null));
-  const submitted = state.fields.get(SUBMITTED_FIELD)?.value;
-  const body = buildSubmissionXml(mapping.schema, answers, {
-    instanceId: record,
-    rootUuid: record,
-    submissionDate: typeof submitted === "string" ? submitted : undefined,
-  });
-  return ok({ action: "create", instanceId: record, deprecatedId: null, localKey: copy?.localKey ?? null, body, answers, change });
-}
-
-function sendPlan(form: LocalForm, record: RecordId, p: WritePlan): Promise<Result<unknown>> {
+async function sendPlan(form: LocalForm, record: RecordId, p: WritePlan, files: readonly OutgoingFile[]): Promise<Result<unknown>> {
   switch (p.action) {
     case "create":
-      return form.create(record, p.body!);
+      return form.create(record, p.body!, files);
     case "edit":
-      return form.edit(record, p.localKey!, p.body!);
+      return form.edit(record, p.localKey!, p.body!, files);
     case "delete":
       return form.remove(record, p.localKey ?? "");
+    case "attach":
+      for (const f of files) {
+        const r = await form.attach(record, p.localKey!, f);
+        if (!r.ok) return r;
+      }
+      return ok(undefined);
   }
 }
 
-function landed(d: WriterDeps, e: OutboxEntry, p: WritePlan): void {
-  const { store, bridge, mapping, form } = d;
+/** Records a landed write; returns the follow-up plan when files still go apart (Central), persisted as pending. */
+function landed(d: WriterDeps, e: OutboxEntry, p: WritePlan): WritePlan | null {
+  const { store, bridge, form } = d;
   const now = d.now();
-  store.atomically(() => {
+  return store.atomically(() => {
     const localKey = p.localKey ?? (form.source.startsWith("odk:") ? e.record : "");
-    bridge.putLocal(form.source, {
-      record: e.record, localKey, instanceId: p.instanceId ?? bridge.local(form.source, e.record)?.instanceId ?? "",
-      answers: p.answers, deleted: p.action === "delete",
-    });
+    const instanceId = p.instanceId ?? bridge.local(form.source, e.record)?.instanceId ?? "";
+    bridge.putLocal(form.source, { record: e.record, localKey, instanceId, answers: p.answers, deleted: p.action === "delete" });
+    if (carriesFiles(form, p)) noteSent(fileDeps(d), e.record, p.files, instanceId);
+    else if (p.files.length > 0) {
+      const next: WritePlan = { action: "attach", instanceId, deprecatedId: null, localKey, body: null, answers: p.answers, change: p.change, files: p.files };
+      bridge.setPlan(form.source, e.record, next, now);
+      return next;
+    }
     bridge.markWritten(form.source, e.record, now);
-    if (needsWrite(mapping, store.getRecord(e.record), bridge.local(form.source, e.record))) bridge.markDirty(form.source, e.record, now);
+    if (recordNeedsWrite(d, store.getRecord(e.record), bridge.local(form.source, e.record))) bridge.markDirty(form.source, e.record, now);
+    return null;
   });
 }
 
@@ -139,7 +111,8 @@ function landed(d: WriterDeps, e: OutboxEntry, p: WritePlan): void {
 async function resolveConflict(d: WriterDeps, e: OutboxEntry, p: WritePlan, err: UpstreamError): Promise<"landed" | "raced" | UpstreamError> {
   const cur = await d.form.current(e.record, p.localKey);
   if (!cur.ok) return cur.error;
-  const isOurs = p.action === "delete" ? cur.value === null : cur.value?.instanceId === p.instanceId;
+  // An attach refused (404: the current version does not name the file) is never "ours": the copy is stale, re-read it.
+  const isOurs = p.action === "delete" ? cur.value === null : p.action !== "attach" && cur.value?.instanceId === p.instanceId;
   if (isOurs) return "landed";
   if (p.action === "create" && cur.value === null) {
     // The server holds this record id yet shows no submission: our create landed unheard and a person has deleted it
@@ -177,42 +150,55 @@ function recordFailure(d: WriterDeps, e: OutboxEntry, err: UpstreamError, keepPl
   });
 }
 
+/** Makes the entry's plan, unless it has one already (a retry sends the same bytes). */
+async function ensurePlan(d: WriterDeps, e: OutboxEntry, stats: WriteStats): Promise<WritePlan | null> {
+  if (e.plan) return e.plan;
+  let planned: Result<Planned>;
+  try {
+    planned = await planWrite(d, e.record);
+  } catch (err) {
+    if (!(err instanceof XmlError)) throw err;
+    planned = { ok: false, error: { kind: "bad-response", message: `${d.form.describe}: the submission's XML: ${err.message}` } };
+  }
+  if (!planned.ok) return void (recordFailure(d, e, planned.error, false), (stats.failed += 1)), null;
+  if (planned.value === "wait") return void (stats.deferred += 1), null;
+  if (planned.value === "nothing") return void d.bridge.markWritten(d.form.source, e.record, d.now()), null;
+  d.bridge.setPlan(d.form.source, e.record, planned.value, d.now());
+  return planned.value;
+}
+
+/** Sends one plan; returns the follow-up plan to send next (Central's files after the XML), or null when done or failed. */
+async function sendOne(d: WriterDeps, e: OutboxEntry, plan: WritePlan, stats: WriteStats): Promise<WritePlan | null> {
+  const files = carriesFiles(d.form, plan) ? outgoingFiles(d.store, plan.files) : [];
+  if ("missing" in files) {
+    // The plan named bytes the blob store no longer has: plan again from what is here now.
+    const now = d.now();
+    d.store.atomically(() => {
+      d.bridge.clearPlan(d.form.source, e.record, now);
+      d.bridge.setState(d.form.source, e.record, "pending", e.attempts + 1, now + RECHECK_DELAY_MS, `the bytes of ${files.missing} are no longer held here`, now);
+    });
+    return null;
+  }
+  const sent = await sendPlan(d.form, e.record, plan, files);
+  let outcome: "landed" | "raced" | UpstreamError = sent.ok ? "landed" : sent.error;
+  if (!sent.ok && isConflict(sent.error)) outcome = await resolveConflict(d, e, plan, sent.error);
+  if (outcome === "landed") {
+    const next = landed(d, e, plan);
+    if (!next) stats.written += 1;
+    return next;
+  }
+  if (outcome === "raced") stats.deferred += 1;
+  else {
+    const conflict = !sent.ok && isConflict(sent.error);
+    recordFailure(d, e, outcome, conflict || isTransient(outcome) || outcome.kind === "auth");
+    stats.failed += 1;
+  }
+  return null;
+}
+
 async function processEntry(d: WriterDeps, e: OutboxEntry, stats: WriteStats): Promise<void> {
-  let plan = e.plan;
-  if (!plan) {
-    let planned: Result<Planned>;
-    try {
-      planned = await planWrite(d, e.record);
-    } catch (err) {
-      if (!(err instanceof XmlError)) throw err;
-      planned = { ok: false, error: { kind: "bad-response", message: `${d.form.describe}: the submission's XML: ${err.message}` } };
-    }
-    if (!planned.ok) return void (recordFailure(d, e, planned.error, false), (stats.failed += 1));
-    if (planned.value === "wait") return void (stats.deferred += 1);
-    if (planned.value === "nothing") return void d.bridge.markWritten(d.form.source, e.record, d.now());
-    plan = planned.value;
-    d.bridge.setPlan(d.form.source, e.record, plan, d.now());
-  }
-  const sent = await sendPlan(d.form, e.record, plan);
-  if (sent.ok) {
-    landed(d, e, plan);
-    stats.written += 1;
-    return;
-  }
-  if (isConflict(sent.error)) {
-    const r = await resolveConflict(d, e, plan, sent.error);
-    if (r === "landed") {
-      landed(d, e, plan);
-      stats.written += 1;
-    } else if (r === "raced") stats.deferred += 1;
-    else {
-      recordFailure(d, e, r, true);
-      stats.failed += 1;
-    }
-    return;
-  }
-  recordFailure(d, e, sent.error, isTransient(sent.error) || sent.error.kind === "auth");
-  stats.failed += 1;
+  let plan = await ensurePlan(d, e, stats);
+  while (plan) plan = await sendOne(d, e, plan, stats);
 }
 
 /**
@@ -221,6 +207,7 @@ async function processEntry(d: WriterDeps, e: OutboxEntry, stats: WriteStats): P
  * flight never touch the same submission).
  */
 export async function writeForm(d: WriterDeps): Promise<WriteStats> {
+  wakeArrived(fileDeps(d), (record) => d.bridge.markDirty(d.form.source, record, d.now()));
   enqueueChanges(d);
   const stats: WriteStats = { written: 0, failed: 0, deferred: 0 };
   const due = d.bridge.due(d.form.source, d.now(), WRITE_BATCH);

@@ -42,7 +42,10 @@ export function householdAsset(uid: string, renameNotesTo?: string): { uid: stri
 export interface TestSite {
   readonly name: string;
   readonly sim: SimSite;
+  /** The site's bridge (a new one after restart()). */
   readonly bridge: Bridge;
+  /** Stops the bridge and opens a new one over the same store and config, as a process restart would. */
+  restart(): Promise<void>;
   /** Every record on this site's server: record id → answers by shared name. */
   serverRecords(): Map<string, Map<string, CborValue>>;
   /** Submissions the server holds (to check there are no duplicates). */
@@ -105,13 +108,23 @@ export async function makeWorld(specs: readonly SiteSpec[], seed = 7): Promise<W
     }
     const mapping = { type: "household", source, fields: { exclude: [], rename, radio: {} }, ...spec.mapping };
     const config = parseBridgeConfig({ server, mappings: [mapping], poll_interval_s: 60, request_timeout_s: 5, hash_key: "a-shared-secret-for-hashes" });
-    const bridge = createBridge({ store: sim.store, config, now: () => net.scheduler.now() });
-    const opened = await bridge.open();
-    if (!opened.ok) throw new Error(`site ${spec.name}: ${JSON.stringify(opened.error)}`);
+    const openBridge = async (): Promise<Bridge> => {
+      const b = createBridge({ store: sim.store, config, now: () => net.scheduler.now() });
+      const opened = await b.open();
+      if (!opened.ok) throw new Error(`site ${spec.name}: ${JSON.stringify(opened.error)}`);
+      return b;
+    };
+    let bridge = await openBridge();
     sites.push({
       name: spec.name,
       sim,
-      bridge,
+      get bridge() {
+        return bridge;
+      },
+      async restart() {
+        await bridge.stop();
+        bridge = await openBridge();
+      },
       serverRecords: () => new Map(read().map((r) => [r.record, renamed(r.values, rename)])),
       serverCount: () => read().length,
     });
@@ -162,4 +175,21 @@ export async function settle(w: World, maxRounds = 12): Promise<number> {
 /** Events of a store that change records (its vocabulary events left out). */
 export function recordEventCount(store: SqliteStore): number {
   return (store.db.prepare("SELECT count(*) AS n FROM events WHERE kind != ?").get(KIND.vocabulary) as { n: number }).n;
+}
+
+/**
+ * Copies every attachment's bytes held by any site into every other site's
+ * blob store: a stand-in for the radio's blob transfer (another part of the
+ * project), reading the blob table directly.
+ */
+export function shareBlobs(w: World): number {
+  const all = new Map<string, { bytes: Buffer; mime: string }>();
+  for (const s of w.sites) {
+    for (const r of s.sim.store.db.prepare("SELECT hash, mime, bytes FROM blobs").all() as { hash: Buffer; mime: string; bytes: Buffer }[]) {
+      all.set(r.hash.toString("hex"), { bytes: r.bytes, mime: r.mime });
+    }
+  }
+  let copied = 0;
+  for (const s of w.sites) for (const [hash, b] of all) if (s.sim.store.blobs.put(b.bytes, b.mime, Buffer.from(hash, "hex"))) copied += 1;
+  return copied;
 }

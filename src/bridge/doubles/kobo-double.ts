@@ -64,7 +64,15 @@ export interface KoboDouble {
    * replaced whole) merged into the current answers, sent as an OpenRosa
    * edit (new instanceID, deprecatedID = the current one, rootUuid kept).
    */
-  editLocal(assetUid: string, id: number, patch: Record<string, unknown>): KoboSubmissionJson;
+  editLocal(assetUid: string, id: number, patch: Record<string, unknown>, files?: readonly UploadedFile[]): KoboSubmissionJson;
+  /**
+   * KoboCollect sending media after the XML: the current version's exact XML
+   * again with `files` (kpi adds the new attachments to the instance instead
+   * of answering 202). Throws if kpi would refuse it.
+   */
+  resendLocal(assetUid: string, id: number, files: readonly UploadedFile[]): KoboSubmissionJson;
+  /** The files kpi lists for a submission (not soft-deleted): basename → bytes. */
+  attachmentsOf(assetUid: string, id: number): Map<string, Uint8Array>;
   deleteLocal(assetUid: string, id: number): void;
   /** Every current submission of an asset, as the data API returns it, in `_id` order. */
   submissions(assetUid: string): KoboSubmissionJson[];
@@ -157,7 +165,7 @@ class KoboDoubleServer implements KoboDouble {
     return this.storedJson(asset, outcome, `submitLocal(${assetUid})`);
   }
 
-  editLocal(assetUid: string, id: number, patch: Record<string, unknown>): KoboSubmissionJson {
+  editLocal(assetUid: string, id: number, patch: Record<string, unknown>, files: readonly UploadedFile[] = []): KoboSubmissionJson {
     const asset = this.requireAsset(assetUid);
     const inst = this.store.instance(assetUid, id);
     if (!inst) throw new KoboDoubleError(`editLocal: asset ${assetUid} has no submission ${id}`);
@@ -169,8 +177,22 @@ class KoboDoubleServer implements KoboDouble {
     }
     const deprecatedId = typeof current["meta/instanceID"] === "string" ? current["meta/instanceID"] : addUuidPrefix(inst.uuid);
     const xml = this.clientXml(asset, answers, { instanceId: `uuid:${randomUUID()}`, deprecatedId, rootUuid: addUuidPrefix(inst.rootUuid) });
-    const outcome = this.store.receive({ xml, files: [], submittedBy: this.username, now: this.now() });
+    const outcome = this.store.receive({ xml, files, submittedBy: this.username, now: this.now() });
     return this.storedJson(asset, outcome, `editLocal(${assetUid}, ${id})`);
+  }
+
+  resendLocal(assetUid: string, id: number, files: readonly UploadedFile[]): KoboSubmissionJson {
+    const asset = this.requireAsset(assetUid);
+    const inst = this.store.instance(assetUid, id);
+    if (!inst) throw new KoboDoubleError(`resendLocal: asset ${assetUid} has no submission ${id}`);
+    const outcome = this.store.receive({ xml: inst.xml, files, submittedBy: this.username, now: this.now() });
+    return this.storedJson(asset, outcome, `resendLocal(${assetUid}, ${id})`);
+  }
+
+  attachmentsOf(assetUid: string, id: number): Map<string, Uint8Array> {
+    const inst = this.store.instance(assetUid, id);
+    if (!inst) throw new KoboDoubleError(`attachmentsOf: asset ${assetUid} has no submission ${id}`);
+    return new Map(inst.attachments.filter((a) => !a.deleted).map((a) => [a.basename, a.bytes]));
   }
 
   deleteLocal(assetUid: string, id: number): void {

@@ -16,11 +16,11 @@ import {
   type OdkAuth, type OdkReply, type OdkRequest, type OdkRoute,
 } from "./odk-http.js";
 import { buildInstanceXml, parseEnvelope, readAnswers, type Answers } from "./odk-instances.js";
-import { currentDef, currentFormDef, type OdkActor, type OdkForm } from "./odk-model.js";
+import { currentDef, currentFormDef, type OdkActor, type OdkForm, type OdkSubmission } from "./odk-model.js";
 import { checkODataRequest, odataRoutes } from "./odk-odata.js";
 import { OdkInternalError, OdkProblem, problems } from "./odk-problems.js";
 import { restRoutes } from "./odk-rest.js";
-import { submissionRoutes } from "./odk-rest-submissions.js";
+import { defaultMimetype as guessType, submissionRoutes } from "./odk-rest-submissions.js";
 import { OdkStore } from "./odk-store.js";
 
 /** Central's default session lifetime (default.sessionLifetime, 86400 s). */
@@ -44,6 +44,14 @@ export interface OdkDoubleOptions {
 }
 
 /** A running (or not yet started) double and the hooks tests use to act as devices and web users on it. */
+/** A media file as a client uploads it: named as the binary answer names it. */
+export interface LocalFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** Content-Type; Central guesses from the name's extension when absent. */
+  readonly type?: string;
+}
+
 export interface OdkCentralDouble {
   /** Listens on 127.0.0.1 (port 0: any free port); resolves to "http://127.0.0.1:PORT". */
   start(port?: number): Promise<string>;
@@ -62,9 +70,16 @@ export interface OdkCentralDouble {
    * relative to the repeat ("members": [{ "name": "A", "age": "3" }]); values
    * as they would appear in the XML. Returns the instanceId ("uuid:…").
    */
-  submitLocal(projectId: number, xmlFormId: string, answers: Record<string, unknown>, opts?: { instanceId?: string }): string;
-  /** Simulates a human edit: a new version (new instanceID, deprecatedID = the current one) with `patch` merged in (null removes an answer). */
-  editLocal(projectId: number, xmlFormId: string, instanceId: string, patch: Record<string, unknown>): void;
+  submitLocal(projectId: number, xmlFormId: string, answers: Record<string, unknown>, opts?: { instanceId?: string; files?: readonly LocalFile[] }): string;
+  /**
+   * Simulates a human edit: a new version (new instanceID, deprecatedID = the current one) with `patch` merged in (null removes an answer).
+   * Media of the current version whose names the new XML still references are carried over; `files` add or replace uploads.
+   */
+  editLocal(projectId: number, xmlFormId: string, instanceId: string, patch: Record<string, unknown>, files?: readonly LocalFile[]): void;
+  /** Collect sending a file after the XML (a later OpenRosa POST): uploads it to the current version; OdkProblem 404.1 if the XML does not name it. */
+  attachLocal(projectId: number, xmlFormId: string, instanceId: string, file: LocalFile): void;
+  /** The current version's attachment slots: name → the uploaded bytes, or null while expected but missing. */
+  attachmentsOf(projectId: number, xmlFormId: string, instanceId: string): Map<string, Buffer | null>;
   /** As PATCH reviewState: also bumps updatedAt. */
   setReviewState(projectId: number, xmlFormId: string, instanceId: string, state: string | null): void;
   /** Soft delete (updatedAt untouched). */
@@ -163,15 +178,32 @@ class CentralDouble implements OdkCentralDouble {
     return this.store.publishForm(projectId, xformXml).xmlFormId;
   }
 
-  submitLocal(projectId: number, xmlFormId: string, answers: Record<string, unknown>, opts: { instanceId?: string } = {}): string {
+  submitLocal(projectId: number, xmlFormId: string, answers: Record<string, unknown>, opts: { instanceId?: string; files?: readonly LocalFile[] } = {}): string {
     const form = this.store.form(projectId, xmlFormId);
     const def = currentFormDef(form);
     const xml = buildInstanceXml(def.instance, def.fields, answers, { instanceId: opts.instanceId ?? `uuid:${randomUUID()}` });
     const by = { actor: this.deviceActor(), deviceId: COLLECT_DEVICE_ID, userAgent: COLLECT_USER_AGENT };
-    return this.store.createSubmission(form, parseEnvelope(xml), by).instanceId;
+    const sub = this.store.createSubmission(form, parseEnvelope(xml), by);
+    this.uploadExpected(sub, opts.files ?? []);
+    return sub.instanceId;
   }
 
-  editLocal(projectId: number, xmlFormId: string, instanceId: string, patch: Record<string, unknown>): void {
+  /** OpenRosa ingest keeps the parts whose names the XML expects and drops the others. */
+  private uploadExpected(sub: OdkSubmission, files: readonly LocalFile[]): void {
+    const expected = currentDef(sub).attachments;
+    for (const f of files) if (expected.has(f.name)) this.store.attach(sub, f.name, Buffer.from(f.bytes), f.type ?? guessType(f.name));
+  }
+
+  attachLocal(projectId: number, xmlFormId: string, instanceId: string, file: LocalFile): void {
+    this.store.attach(this.live(projectId, xmlFormId, instanceId)[1], file.name, Buffer.from(file.bytes), file.type ?? guessType(file.name));
+  }
+
+  attachmentsOf(projectId: number, xmlFormId: string, instanceId: string): Map<string, Buffer | null> {
+    const atts = currentDef(this.live(projectId, xmlFormId, instanceId)[1]).attachments;
+    return new Map([...atts].map(([name, blob]) => [name, blob ? blob.content : null]));
+  }
+
+  editLocal(projectId: number, xmlFormId: string, instanceId: string, patch: Record<string, unknown>, files: readonly LocalFile[] = []): void {
     const [form, sub] = this.live(projectId, xmlFormId, instanceId);
     const def = currentFormDef(form);
     const current = currentDef(sub);
@@ -183,6 +215,7 @@ class CentralDouble implements OdkCentralDouble {
     const xml = buildInstanceXml(def.instance, def.fields, answers, { instanceId: `uuid:${randomUUID()}`, deprecatedId: current.instanceId });
     const editor = this.store.users[0]?.actor ?? this.deviceActor();
     this.store.createVersion(form, sub, parseEnvelope(xml), { actor: editor, deviceId: null, userAgent: ENKETO_USER_AGENT });
+    this.uploadExpected(sub, files);
   }
 
   setReviewState(projectId: number, xmlFormId: string, instanceId: string, state: string | null): void {

@@ -158,7 +158,7 @@ function download(req: OdkRequest, sub: OdkSubmission, name: string): OdkReply {
 }
 
 /** What Central assumes when an upload comes without a Content-Type. */
-function defaultMimetype(name: string): string {
+export function defaultMimetype(name: string): string {
   const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   const known: Record<string, string> = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", mp3: "audio/mpeg", mp4: "video/mp4", csv: "text/csv" };
   return known[ext] ?? "application/octet-stream";
