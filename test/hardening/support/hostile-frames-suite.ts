@@ -30,9 +30,9 @@ const MAX_RSS = 320 * MB;
 /** Largest retained V8 heap: about 15 MB measured at half a million frames. */
 const MAX_HEAP = 64 * MB;
 /**
- * Retained heap the run may add after warm-up. What grows today is the
- * heard-station table (a few hundred bytes per forged sender id, see the
- * todo below); anything retaining ~30 bytes a frame or more breaks this.
+ * Retained heap the run may add after warm-up: bounded tables filling up
+ * (the heard-station table holds at most 64 stations); anything retaining
+ * ~30 bytes a frame or more breaks this.
  */
 const MAX_HEAP_GROWTH = 16 * MB;
 /** What the second half of the run may add once nothing grows with traffic: garbage the collector keeps in reserve. */
