@@ -43,6 +43,8 @@ export interface FormSummary {
   readonly lastPollError: string | null;
   readonly lastWriteError: string | null;
   readonly totals: { events: number; echoes: number; written: number; writeFailures: number };
+  /** Attachments (policy metadata or transfer): see BridgeFormStatus.files. */
+  readonly files: { events: number; metadataOnly: number; checksOpen: number; awaitingBytes: number; lastError: string | null };
 }
 
 export interface LinkSummary {
@@ -136,6 +138,7 @@ export function siteSummary(site: Site, now = Date.now()): SiteSummary {
     forms: bridge.forms.map((f) => ({
       type: f.type, source: f.source, describe: f.describe, records: counts.find((c) => c.type === f.type) ?? null,
       lastPollAt: iso(f.lastPollAt), lastPollError: f.lastPollError, lastWriteError: f.lastWriteError, totals: { ...f.totals },
+      files: { ...f.files },
     })),
     links,
     attention: [...serverProblems(site), ...linkProblems(links), ...clockProblems(clock, now), ...removalNotes(store, site.config, site.signer.author)],

@@ -295,6 +295,7 @@ export function serverProblems(site: Site): string[] {
   for (const f of st.forms) {
     if (f.lastPollError) out.push(`Polling ${f.describe} fails: ${f.lastPollError}`);
     if (f.lastWriteError) out.push(`Writing to ${f.describe} fails: ${f.lastWriteError}`);
+    if (f.files.lastError) out.push(`Reading attachments from ${f.describe} fails (retried on later polls): ${f.files.lastError}`);
   }
   return out;
 }
