@@ -88,6 +88,11 @@ export class SqliteStore {
   private readonly counters = new Map<string, number>();
   /** Per author row: events applied in the running ingest whose stamps the clock would not adopt, and the farthest ahead. */
   private skewRefused = new Map<number, SkewTally>();
+  /**
+   * The newest stamp held that the clock did not adopt (null: none beyond the clock). While the clock is
+   * at or past it, no record holds a stamp above the clock, and a local stamp needs no look at the record.
+   */
+  private aheadOfClock: Hlc | null = null;
   private readonly maxForwardSkewMs: number;
   private readonly gap: GapBuffer;
   private readonly view: ViewUpdater;
@@ -162,6 +167,9 @@ export class SqliteStore {
     this.cutter = createFeedCutter(this.db, this.authorIndex, () => ++this.lastChange);
     this.maxForwardSkewMs = options.maxForwardSkewMs ?? Number.POSITIVE_INFINITY;
     this.clock = createHlcClock({ now: this.now, last: this.initialHlc(), maxForwardSkewMs: this.maxForwardSkewMs });
+    // Every feed's stamps increase, so its head is its newest: the newest of the heads is the newest stamp held.
+    const newest = this.db.prepare("SELECT head_wall AS wall, head_counter AS counter FROM authors ORDER BY head_wall DESC, head_counter DESC LIMIT 1").get() as Hlc | undefined;
+    if (newest && compareHlc(newest, this.clock.last()) > 0) this.aheadOfClock = newest;
     if (this.signer) this.addMember(this.signer.author, "self");
     if (this.removals.cuts().size > 0) this.transaction(() => this.enforceCuts()); // a store written before it knew of them
   }
@@ -253,7 +261,8 @@ export class SqliteStore {
    * (hlc.causal-ahead) when it lies beyond this site's clock plus the bound.
    */
   private stampFor(body: EventBody): Hlc {
-    const floor = isRecordBody(body) ? this.getRecord(body.record)?.lastWrite : undefined;
+    if (this.aheadOfClock && compareHlc(this.aheadOfClock, this.clock.last()) <= 0) this.aheadOfClock = null;
+    const floor = isRecordBody(body) && this.aheadOfClock ? this.getRecord(body.record)?.lastWrite : undefined;
     if (!floor) return this.clock.tick();
     const hlc = this.clock.tickAbove(floor);
     if (hlc.wall > this.now() + this.maxForwardSkewMs) this.stmt.counter.run("hlc.causal-ahead", 1);
@@ -493,7 +502,10 @@ export class SqliteStore {
     if (!this.verify(a, r)) return { status: "refused", reason: "bad-signature" };
     if (prev && compareHlc(r.hlc, prev) <= 0) return { status: "refused", reason: "hlc-regression" };
     this.applyResolved(a, r);
-    if (a.author !== this.signer?.author && this.clock.observe(r.hlc) === "skew-refused") this.tallySkew(a, r.hlc);
+    if (a.author !== this.signer?.author && this.clock.observe(r.hlc) === "skew-refused") {
+      this.tallySkew(a, r.hlc);
+      if (!this.aheadOfClock || compareHlc(r.hlc, this.aheadOfClock) > 0) this.aheadOfClock = { wall: r.hlc.wall, counter: r.hlc.counter };
+    }
     return { status: "applied" };
   }
 
