@@ -2,7 +2,8 @@
  * `npm run bench`: runs every benchmark in turn. stdout gets only metric
  * lines (one JSON object each); progress and diagnostics go to stderr.
  *
- * Options (for development): `--only=wire,ingest,rss,bridge,radio,bundle,hardening` runs a subset;
+ * Options (for development): `--only=wire,ingest,rss,bridge,radio,bundle,hardening` runs a subset
+ * (`--only=blob` runs only the attachment part of `radio`);
  * `--events=N`, `--rss-events=N`, `--poll-submissions=N`,
  * `--write-records=N`, `--bundle-events=N` and `--load-events=N` shrink the
  * workloads (the load site keeps one record per ten events).
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
   }
 
   if (only.has("radio")) await benchRadio();
+  if (only.has("radio") || only.has("blob")) await benchBlob();
 
   if (only.has("bundle")) {
     const b = await benchBundle({ ...BUNDLE_WORKLOAD, events: bundleEvents });
@@ -117,7 +119,9 @@ async function benchRadio(): Promise<void> {
   const seedBound = seedLowerBoundAirtimeMs();
   log(`seed protocol on the same air: ${(seed.airtimeMs / 1000).toFixed(0)} s of airtime in its first ${(seed.elapsedMs / 3_600_000).toFixed(0)} h, ${seed.converged ? "converged" : "not converged"}; it needs at least ${(seedBound / 1000).toFixed(0)} s to converge`);
   printMetric({ metric: "radio.airtime_vs_seed_protocol", value: round(line.airtimeMs / seedBound, 3), unit: "ratio" });
+}
 
+async function benchBlob(): Promise<void> {
   const hop = await benchBlobLine(2);
   printMetric({ metric: "radio.blob_bytes_per_hour_one_hop", value: round(BLOB_WORKLOAD.photoBytes / (hop.elapsedMs / 3_600_000)), unit: "bytes/h" });
   printMetric({ metric: "radio.blob_bytes_per_airtime_s", value: round(BLOB_WORKLOAD.photoBytes / (hop.blobAirtimeMs / 1000)), unit: "bytes/s" });

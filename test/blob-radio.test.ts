@@ -149,6 +149,32 @@ describe("attachment bytes over the simulated LoRa air", () => {
     }
   });
 
+  it("a relay passes on chunks it holds before the photo is whole; a forged one it passed on never yields a stored blob", async () => {
+    const net = blobLine(3, { seed: 12, loss: 0.1, dutyFraction: 0.1 });
+    try {
+      await net.start();
+      const photo = photoBytes(3_000, 12);
+      const hash = attachPhoto(net.sites[0]!, uuid(1), photo);
+      const [, relay, far] = net.sites as [unknown, (typeof net.sites)[number], (typeof net.sites)[number]];
+      net.runFor(6 * HOUR, () => net.converged());
+      assert.ok(net.converged());
+      // A key holder gone bad, heard by the relay only, sends a forged first chunk before any real one.
+      const forged = photoBytes(BLOB_CHUNK_BYTES, 98);
+      relay.node.receive(encodeMessage({ type: "blob-chunk", prefix: hash.subarray(0, BLOB_PREFIX_BYTES), index: 0, bytes: forged }));
+      assert.deepEqual(relay.store.blobs.partials.chunkIndices(hash), [0], "the relay keeps it: it cannot tell yet");
+      net.runFor(48 * HOUR, () => net.sites.every((s) => s.store.blobs.has(hash)));
+      for (const s of net.sites) {
+        assert.deepEqual(s.store.blobs.get(hash), photo, `${s.name} holds the real photo`);
+        assert.equal(s.store.blobs.stats().count, 1, `${s.name} stored nothing else`);
+      }
+      assert.ok((relay.node.blobStatus()?.counters.partialChunksSent ?? 0) > 0, "the relay served chunks of its partial");
+      assert.ok((relay.node.blobStatus()?.counters.badAssemblies ?? 0) >= 1, "its own join with the forgery failed the hash");
+      assert.ok((far.node.blobStatus()?.counters.badAssemblies ?? 0) >= 1, "the forgery was passed on, and the far end's join failed the hash too");
+    } finally {
+      await net.close();
+    }
+  });
+
   it("sealed, a capture of the air holds none of the photo's bytes in clear", async () => {
     const net = blobLine(3, { seed: 6, loss: 0.1, dutyFraction: 0.1, sealed: true });
     const audit = auditAir(net.medium);

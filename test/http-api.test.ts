@@ -7,6 +7,15 @@ import type { Express } from "express";
 import { exportBundle } from "../src/bundle/index.js";
 import { createApi } from "../src/http/api.js";
 import { silentLogger } from "../src/log/logger.js";
+import { sha256 } from "../src/engine/crypto.js";
+import { recordId, recordType } from "../src/engine/ids.js";
+import { seededRandom } from "../src/engine/random.js";
+import { BLOB_CHUNK_BYTES, BLOB_PREFIX_BYTES } from "../src/engine/sync/blob-messages.js";
+import { encodeMessage } from "../src/engine/sync/messages.js";
+import { realClock } from "../src/radio/clock.js";
+import { createLoRaMedium } from "../src/radio/lora-medium.js";
+import { createSimLink } from "../src/radio/sim-link.js";
+import { rnodeSettingsOf } from "../src/service/site-radio.js";
 import { HTTP_TOKEN, startServiceSite, type ServiceSite } from "./support/service-site.js";
 
 const bearer = { authorization: `Bearer ${HTTP_TOKEN}` };
@@ -216,5 +225,65 @@ describe("HTTP API: bundle import", () => {
     const garbage = await request(app).post("/api/import").set(bearer).set("content-type", "application/octet-stream").send(Buffer.from("not a bundle at all")).expect(422);
     assert.match(garbage.body.problem, /not-a-bundle|truncated/);
     assert.equal(to.site.store.eventCount(), events);
+  });
+});
+
+describe("HTTP API: attachment bytes by radio", () => {
+  let s: ServiceSite;
+  let app: Express;
+  const held = Buffer.alloc(3_000, 7);
+  const lacking = Buffer.alloc(1_000, 9);
+
+  before(async () => {
+    const clock = realClock();
+    const medium = createLoRaMedium({ clock, random: seededRandom(3) });
+    s = await startServiceSite({
+      clock,
+      links: [{ kind: "rnode", port: "sim:base-camp", frequency: 869_525_000, bandwidth: 125_000, spreading_factor: 9, coding_rate: 5, region: "eu-869.4-869.65" }],
+      makeLink: (config) => {
+        if (config.kind !== "rnode") throw new Error("a simulated radio only");
+        return createSimLink({ medium, id: config.port, settings: rnodeSettingsOf(config), clock, random: seededRandom(4) });
+      },
+    });
+    app = createApi({ site: s.site, log: silentLogger, token: HTTP_TOKEN });
+    const a = s.submit("north", "Amina");
+    const b = s.submit("south", "Baraka");
+    await s.site.pollNow();
+    // One photo held here, another named by a record and not held (the bridge does not accept the transfer policy yet: not fetched).
+    const store = s.site.store;
+    store.blobs.put(held, "image/jpeg");
+    for (const [record, bytes] of [[a, held], [b, lacking]] as const) {
+      store.append({ kind: "attachment", record: recordId(record), type: recordType("household"), field: "photo", hash: sha256(bytes), size: bytes.length, mime: "image/jpeg" });
+    }
+    // Its first chunk, heard on the air: not wanted here.
+    const chunk = { type: "blob-chunk" as const, prefix: sha256(lacking).subarray(0, BLOB_PREFIX_BYTES), index: 0, bytes: lacking.subarray(0, BLOB_CHUNK_BYTES) };
+    s.site.radios[0]!.node.receive(encodeMessage(chunk));
+  });
+  after(() => s.close());
+
+  it("/api/radio: per link, blobs held, wanted and part-way received, and the traffic counters", async () => {
+    const [link] = (await request(app).get("/api/radio").expect(200)).body.links as { blobs: Record<string, Record<string, number>> }[];
+    const blobs = link!.blobs;
+    assert.deepEqual(blobs.held, { count: 1, bytes: held.length });
+    assert.deepEqual(blobs.wanted, { count: 0, bytes: 0 });
+    assert.deepEqual(blobs.partial, { count: 0, bytes: 0, received: 0 });
+    assert.equal(blobs.counters!.chunksReceived, 1);
+    assert.equal(blobs.counters!.unwantedChunks, 1);
+    const status = await request(app).get("/api/status").expect(200);
+    assert.deepEqual(status.body.links[0].blobs.wanted, blobs.wanted, "the status says the same");
+  });
+
+  it("metrics: blobs held, wanted, partial, and chunk counters", async () => {
+    const res = await request(app).get("/metrics").expect(200);
+    const labels = 'link="0",kind="sim",target="sim:base-camp"';
+    assert.match(res.text, /^# TYPE meshlogd_blobs_held gauge$/m);
+    assert.match(res.text, /^meshlogd_blobs_held 1$/m);
+    assert.match(res.text, new RegExp(`^meshlogd_blob_bytes_held ${held.length}$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blobs_wanted\\{${labels}\\} 0$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blobs_partial\\{${labels}\\} 0$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blob_chunks_received_total\\{${labels},outcome="unwanted"\\} 1$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blob_chunks_received_total\\{${labels},outcome="kept"\\} 0$`, "m"));
+    assert.match(res.text, /^# TYPE meshlogd_blob_chunks_sent_total counter$/m);
+    assert.match(res.text, new RegExp(`^meshlogd_blob_bad_assemblies_total\\{${labels}\\} 0$`, "m"));
   });
 });

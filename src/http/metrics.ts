@@ -1,11 +1,11 @@
 /**
  * The site's metrics in the Prometheus text exposition format (version
  * 0.0.4): frames, bytes and airtime per link, duty-cycle use, events ingested
- * and refused by reason, outbox depth, poll-round latency, per-author heads
- * and how far behind each station heard is.
+ * and refused by reason, outbox depth, poll-round latency, per-author heads,
+ * how far behind each station heard is, and attachment bytes by radio.
  */
 import type { Site } from "../service/site.js";
-import { siteSummary } from "../service/site-status.js";
+import { siteSummary, type LinkSummary } from "../service/site-status.js";
 
 type Labels = Readonly<Record<string, string | number>>;
 
@@ -64,5 +64,33 @@ export function renderMetrics(site: Site): string {
   m.family("meshlogd_station_behind_events", "gauge", "Events this site holds that a station heard lacks (its lag).", site.radios.flatMap((rd) => rd.station.status().heard.map((h) => [{ link: rd.index, station: h.name ?? h.station }, h.behind ?? 0] as [Labels, number])));
   m.family("meshlogd_station_ahead_events", "gauge", "Events a station heard holds that this site lacks.", site.radios.flatMap((rd) => rd.station.status().heard.map((h) => [{ link: rd.index, station: h.name ?? h.station }, h.ahead ?? 0] as [Labels, number])));
   m.family("meshlogd_uptime_seconds", "gauge", "Seconds since the site started.", [[{}, s.site.uptimeS]]);
+  blobFamilies(m, site, s.links);
   return m.text();
+}
+
+const linkLabels = (l: LinkSummary): Labels => ({ link: l.index, kind: l.kind, target: l.target });
+
+/** Attachment bytes: held by the site (one store for all links), and per link what it wants, receives and sends. */
+function blobFamilies(m: Exposition, site: Site, links: readonly LinkSummary[]): void {
+  const held = site.store.blobs.stats();
+  m.family("meshlogd_blobs_held", "gauge", "Attachment blobs held whole.", [[{}, held.count]]);
+  m.family("meshlogd_blob_bytes_held", "gauge", "Bytes of the attachment blobs held whole.", [[{}, held.bytes]]);
+  const per = (f: (b: NonNullable<LinkSummary["blobs"]>) => number): [Labels, number][] =>
+    links.flatMap((l) => (l.blobs ? [[linkLabels(l), f(l.blobs)] as [Labels, number]] : []));
+  m.family("meshlogd_blobs_wanted", "gauge", "Blobs this link fetches and the site does not hold yet (partials included).", per((b) => b.wanted.count));
+  m.family("meshlogd_blob_bytes_wanted", "gauge", "Declared bytes of the blobs wanted.", per((b) => b.wanted.bytes));
+  m.family("meshlogd_blobs_partial", "gauge", "Blobs part-way received on this link.", per((b) => b.partial.count));
+  m.family("meshlogd_blob_bytes_partial_received", "gauge", "Bytes of the part-way received blobs held so far.", per((b) => b.partial.received));
+  m.family("meshlogd_blob_wants_sent_total", "counter", "Blob wants sent.", per((b) => b.counters.wantsSent));
+  m.family("meshlogd_blob_chunks_sent_total", "counter", "Blob chunks sent.", per((b) => b.counters.chunksSent));
+  m.family("meshlogd_blob_partial_chunks_sent_total", "counter", "Blob chunks sent from a blob still part-way received here (relayed as they came).", per((b) => b.counters.partialChunksSent));
+  m.family("meshlogd_blob_chunks_received_total", "counter", "Blob chunks received, by outcome.", links.flatMap((l) => {
+    const c = l.blobs?.counters;
+    if (!c) return [];
+    const outcomes = { kept: c.chunksKept, duplicate: c.duplicateChunks, unwanted: c.unwantedChunks, bad: c.badChunks };
+    return Object.entries(outcomes).map(([outcome, n]) => [{ ...linkLabels(l), outcome }, n] as [Labels, number]);
+  }));
+  m.family("meshlogd_blob_chunks_suppressed_total", "counter", "Chunks owed and overheard from another station first (not sent).", per((b) => b.counters.suppressedChunks));
+  m.family("meshlogd_blobs_received_total", "counter", "Blobs joined from chunks and stored (their hash checked).", per((b) => b.counters.blobsStored));
+  m.family("meshlogd_blob_bad_assemblies_total", "counter", "Blobs whose joined chunks did not hash right: discarded and fetched again.", per((b) => b.counters.badAssemblies));
 }

@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { frontierTotal } from "../engine/frontier.js";
 import type { AuthorId } from "../engine/ids.js";
+import type { BlobStatus } from "../engine/sync/blob-transfer.js";
 import { conflictCount, recordCountsByType, type TypeCount } from "../engine/store/store-queries.js";
 import { serverProblems, type ServerState, type Site } from "./site.js";
 import type { SiteRadio } from "./site-radio.js";
@@ -63,6 +64,12 @@ export interface LinkSummary {
   readonly bytesReceived: number;
   readonly dropped: Readonly<Record<string, number>>;
   readonly stationsHeard: number;
+  /**
+   * Attachment bytes by radio on this link: blobs held (the site's, shared by
+   * every link), wanted and part-way received here, and the link's blob
+   * traffic counters; null when the link moves no blobs.
+   */
+  readonly blobs: BlobStatus | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -84,7 +91,7 @@ function linkSummary(r: SiteRadio): LinkSummary {
     index: r.index, kind: ls.kind, target: ls.target, state: ls.state, reason: ls.reason ?? null, region: r.region,
     dutyCycle: airtime.windowMs > 0 ? airtime.budgetMs / airtime.windowMs : 1, settings: { ...settings, ...(ls.details ?? {}) }, airtime,
     framesSent: ls.framesSent, framesReceived: ls.framesReceived, bytesSent: ls.bytesSent, bytesReceived: ls.bytesReceived,
-    dropped, stationsHeard: st.heard.length,
+    dropped, stationsHeard: st.heard.length, blobs: r.node.blobStatus() ?? null,
   };
 }
 

@@ -76,6 +76,10 @@ export interface PartialBlobs {
   addChunk(hash: Uint8Array, index: number, bytes: Uint8Array): boolean;
   /** Indices of the chunks held, ascending. */
   chunkIndices(hash: Uint8Array): number[];
+  /** The partial whose hash starts with `prefix` (the first in hash order if several do), or null. */
+  byPrefix(prefix: Uint8Array): { hash: Uint8Array; size: number } | null;
+  /** The bytes of chunk `index` as received, or null when not held. Not checked: only the whole blob's hash vouches for them. */
+  chunk(hash: Uint8Array, index: number): Buffer | null;
   /** Joins the chunks and stores the blob: "stored", or "mismatch" when they do not hash to it (they are discarded). */
   complete(hash: Uint8Array): "stored" | "mismatch" | "absent";
   /** Forgets a partial and its chunks. */
@@ -165,6 +169,8 @@ function createPartialBlobs(db: Database.Database, now: () => number, store: (by
     one: db.prepare<[Buffer], { size: number; mime: string }>("SELECT size, mime FROM blob_partials WHERE hash = ?"),
     add: db.prepare("INSERT OR IGNORE INTO blob_chunks (hash, idx, bytes) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM blob_partials WHERE hash = ?)"),
     indices: db.prepare<[Buffer], { idx: number }>("SELECT idx FROM blob_chunks WHERE hash = ? ORDER BY idx"),
+    atOrAfter: db.prepare<[Buffer], { hash: Buffer; size: number }>("SELECT hash, size FROM blob_partials WHERE hash >= ? ORDER BY hash LIMIT 1"),
+    chunk: db.prepare<[Buffer, number], { bytes: Buffer }>("SELECT bytes FROM blob_chunks WHERE hash = ? AND idx = ?"),
     chunks: db.prepare<[Buffer], { bytes: Buffer }>("SELECT bytes FROM blob_chunks WHERE hash = ? ORDER BY idx"),
     dropChunks: db.prepare("DELETE FROM blob_chunks WHERE hash = ?"),
     dropPartial: db.prepare("DELETE FROM blob_partials WHERE hash = ?"),
@@ -190,6 +196,11 @@ function createPartialBlobs(db: Database.Database, now: () => number, store: (by
     begin: (hash, size, mime) => void stmt.begin.run(key(hash), size, mime, now()),
     addChunk: (hash, index, bytes) => stmt.add.run(key(hash), index, key(bytes), key(hash)).changes === 1,
     chunkIndices: (hash) => stmt.indices.all(key(hash)).map((r) => r.idx),
+    byPrefix(prefix) {
+      const r = stmt.atOrAfter.get(key(prefix));
+      return r && r.hash.subarray(0, prefix.length).equals(key(prefix)) ? { hash: r.hash, size: r.size } : null;
+    },
+    chunk: (hash, index) => stmt.chunk.get(key(hash), index)?.bytes ?? null,
     complete: (hash) => complete(key(hash)),
     drop: (hash) => drop(key(hash)),
     list: () => stmt.list.all().map((r) => ({ hash: r.hash, size: r.size, mime: r.mime, chunks: r.chunks, bytes: r.bytes ?? 0 })),

@@ -9,7 +9,8 @@
  * current attachment names it and `wantsBlob` says yes (the site's mapping
  * for the record type has policy "transfer" and the size is within its
  * max_bytes). A station that holds a whole blob answers wants for it,
- * whoever's it is. A station whose policy does not want a blob neither
+ * whoever's it is, and one fetching it answers for the chunks it has so far
+ * (blob-serve.ts: unchecked chunks cost airtime at worst). A station whose policy does not want a blob neither
  * stores nor relays it: relaying needs the bytes, and holding bytes the
  * site's policy keeps out is what the policy forbids.
  */
@@ -44,6 +45,8 @@ export interface BlobCounters {
   badAssemblies: number;
   /** Chunks this station owed and overheard from another first. */
   suppressedChunks: number;
+  /** Of chunksSent, those sent from a blob still part-way received here (a relay passing chunks on as they come). */
+  partialChunksSent: number;
 }
 
 /** Blobs held, wanted and part-way received here, for the status API. */
@@ -77,7 +80,7 @@ export class BlobTransfer {
   private readonly serve: BlobServe;
   readonly counters: BlobCounters = {
     wantsSent: 0, chunksSent: 0, chunksReceived: 0, chunksKept: 0, duplicateChunks: 0, unwantedChunks: 0, badChunks: 0,
-    blobsStored: 0, badAssemblies: 0, suppressedChunks: 0,
+    blobsStored: 0, badAssemblies: 0, suppressedChunks: 0, partialChunksSent: 0,
   };
 
   constructor(private readonly o: BlobTransferOptions) {
@@ -115,6 +118,7 @@ export class BlobTransfer {
     const chunk = this.serve.next(now);
     if (chunk) {
       this.counters.chunksSent++;
+      this.counters.partialChunksSent = this.serve.sentFromPartials;
       return chunk;
     }
     this.refresh();
