@@ -3,7 +3,9 @@
  * ODK Central double — each a full site (SQLite file, bridge, station), their
  * RNodes virtual devices driven by the real driver on one simulated LoRa air
  * (sealed, 4x real time). New submissions at every server, then an edit, reach
- * every server with the same answers and no duplicates.
+ * every server with the same answers and no duplicates; then a photo (mapping
+ * policy "transfer" at every site) reaches the other two servers with its
+ * bytes, carried over the air by the radio's blob transfer.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,6 +30,8 @@ import { householdAsset, ODK_USER, TOKEN } from "./support/bridge-sites.js";
 import { waitFor } from "./support/site-process.js";
 
 const NAMES = ["kobo-a", "odk-b", "kobo-c"] as const;
+/** Small enough to cross the air in a few chunks (211 bytes each) within the test's time. */
+const PHOTO_MAX_BYTES = 2048;
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), "utf8");
 
 describe("three bridges over virtual RNodes on one LoRa air", () => {
@@ -72,7 +76,7 @@ describe("three bridges over virtual RNodes on one LoRa air", () => {
         network: { name: "e2e", key: networkKey, members: NAMES.flatMap((other, j) => (j === i ? [] : [{ name: other, key: signers[j]?.author }])) },
         links: [{ kind: "rnode", port, frequency: 869_525_000, spreading_factor: 7, region: "eu-869.4-869.65" }],
         server,
-        mappings: [{ type: "household", source }],
+        mappings: [{ type: "household", source, attachments: { policy: "transfer", max_bytes: PHOTO_MAX_BYTES } }],
       });
       const site = createSite({
         config, signer: signers[i]!, dataDir: join(root, name), log: silentLogger, clock, manualPolls: true,
@@ -122,5 +126,28 @@ describe("three bridges over virtual RNodes on one LoRa air", () => {
     }, 120_000);
     for (const s of sites) assert.equal(s.bridge.status().outbox.failed, 0);
     for (const name of NAMES) assert.equal(new Set(ids(name)).size, 3);
+  });
+
+  it("a photo taken at one Kobo server reaches the other servers with its bytes, over the air", async () => {
+    const bytes = Buffer.alloc(1200, 0).map((_, i) => (i * 37 + 11) & 0xff);
+    const photo = { name: "1732090000009.jpg", type: "image/jpeg", bytes };
+    const a = kobo.get("kobo-a")!;
+    const record = String(a.submitLocal("aE2ekoboaKobo", { village: "west", "hh/head_name": "Dalia", "hh/size": "1", photo: photo.name }, { files: [photo] })["meta/rootUuid"]);
+    const fileAt = (name: (typeof NAMES)[number]): Buffer | null => {
+      if (name === "odk-b") return ids("odk-b").includes(record) ? (odk.attachmentsOf(project, form, record).get(photo.name) ?? null) : null;
+      const uid = `aE2e${name.replace("-", "")}Kobo`;
+      const row = kobo.get(name)!.submissions(uid).find((r) => r["meta/rootUuid"] === record);
+      const file = row ? kobo.get(name)!.attachmentsOf(uid, Number(row._id)).get(photo.name) : undefined;
+      return file ? Buffer.from(file) : null;
+    };
+    const blobState = () => sites.map((s, i) => `${NAMES[i]}: file ${fileAt(NAMES[i]!) ? "there" : "missing"}, ${JSON.stringify(s.radios.map((r) => r.node.blobStatus()))}, files ${JSON.stringify(s.bridge.status().forms[0]?.files)}`).join("\n");
+    await waitFor("the photo's bytes at every server", async () => {
+      await pollAll();
+      return NAMES.every((n) => fileAt(n)?.equals(bytes) === true);
+    }, 120_000).catch((err: Error) => assert.fail(`${err.message}\n${blobState()}`));
+    assert.ok(agree(4), "four records at every server, none twice");
+    const chunks = sites.map((s) => s.radios.reduce((n, r) => n + (r.node.blobStatus()?.counters.chunksSent ?? 0), 0));
+    assert.ok(chunks[0]! > 0, `kobo-a sent the photo's chunks (chunks sent: ${chunks.join("/")})`);
+    for (const s of sites) assert.equal(s.bridge.status().outbox.failed, 0);
   });
 });

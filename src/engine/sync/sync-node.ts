@@ -311,7 +311,10 @@ export class SyncNode {
     out.push(...this.answers.next(now, budget - out.length));
     if (out.some((m) => m.type !== "beacon")) this.eventTrafficAt = now;
     // Control and events first: a blob message only takes a turn nothing else wanted.
-    const blob = out.length === 0 && budget > 0 && this.blobWake() <= now ? this.blobs?.next(now) : undefined;
+    // The radio's airtime answer is read on a clock that kept running since `now`: compare it with a fresh reading
+    // (on a real clock an answer of "free from now" is always a little after `now`, and no blob would ever go).
+    const blobDue = out.length === 0 && budget > 0 ? this.blobWake() : Number.POSITIVE_INFINITY;
+    const blob = blobDue <= this.o.now() ? this.blobs?.next(now) : undefined;
     if (blob) {
       out.push(blob);
       this.blobSentAt = now;
