@@ -14,7 +14,7 @@ import { BLOB_CHUNK_BYTES, BLOB_PREFIX_BYTES, chunkCount } from "../src/engine/s
 import { encodeMessage } from "../src/engine/sync/messages.js";
 import { BLOB_BUDGET_SHARE } from "../src/radio/station-timing.js";
 import { auditAir } from "./support/airtime-audit.js";
-import { attachPhoto, blobLine, HOUR, photoBytes, transferPhotos, uuid } from "./support/blob-net.js";
+import { attachPhoto, blobLine, HOUR, isBlobPacket, photoBytes, transferPhotos, uuid } from "./support/blob-net.js";
 
 const DUTY = 0.01;
 const PHOTO_BYTES = 10_000;
@@ -47,6 +47,7 @@ describe("attachment bytes over the simulated LoRa air", () => {
           assert.equal(s.node.blobStatus()?.counters.badAssemblies, 0);
         }
         // Blob frames alone (one per chunk or want message) stay within their share of any hour's budget.
+        assert.ok(blobWindowAirtime(audit, "s0") > 0, "the holder's blob frames are recognised on the air (else the check below checks nothing)");
         for (const s of net.sites) {
           const blobAirtime = blobWindowAirtime(audit, s.name);
           assert.ok(blobAirtime <= BLOB_BUDGET_SHARE * DUTY * HOUR + 1e-6, `${s.name}: blob frames took ${blobAirtime.toFixed(0)} ms of an hour`);
@@ -209,9 +210,3 @@ function blobWindowAirtime(audit: ReturnType<typeof auditAir>, station: string):
   return worst;
 }
 
-/** An unsealed whole-message packet (RNode header byte, 8-byte air header) whose sync message is a blob message. */
-function isBlobPacket(bytes: Uint8Array): boolean {
-  if (((bytes[1 + 3] ?? 0) & 0x7f) !== 1) return false; // not a whole message
-  const message = bytes.subarray(1 + 8);
-  return message[0] === 0x84 || message[0] === 0x85 ? message[2] === 5 || message[2] === 6 : false;
-}

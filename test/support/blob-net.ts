@@ -2,7 +2,6 @@
  * Simulated LoRa sites in a line that move attachment bytes: helpers shared
  * by the blob radio tests and the blob benchmark.
  */
-import { randomBytes } from "node:crypto";
 import { sha256 } from "../../src/engine/crypto.js";
 import { recordId, recordType } from "../../src/engine/ids.js";
 import { seededRandom } from "../../src/engine/random.js";
@@ -48,4 +47,9 @@ export function uuid(n: number): string {
   return `uuid:00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
 }
 
-export { randomBytes };
+/** An unsealed whole-message packet (RNode header, 8-byte air header) carrying a blob message (type 5 or 6). */
+export function isBlobPacket(bytes: Uint8Array): boolean {
+  if (((bytes[1 + 3] ?? 0) & 0x7f) !== 1) return false; // not a whole message
+  const message = bytes.subarray(1 + 8);
+  return message[0] === 0x84 || message[0] === 0x85 ? message[2] === 5 || message[2] === 6 : false;
+}
