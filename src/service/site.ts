@@ -108,7 +108,12 @@ export function databasePath(dataDir: string): string {
  * Throws StorageError when the machine refuses (read-only or full disk, no
  * permission).
  */
-export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDir" | "now">): SqliteStore {
+/**
+ * Opens the site's store and trusts the configured members. `removals`: also sign a removal event for each
+ * member the config no longer lists. Only the running site does that: a CLI command (export, import) that
+ * opened the file beside it and appended an event would fork the site's own feed.
+ */
+export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDir" | "now">, removals = false): SqliteStore {
   const path = databasePath(o.dataDir);
   let store: SqliteStore | undefined;
   try {
@@ -121,7 +126,7 @@ export function openSiteStore(o: Pick<SiteOptions, "config" | "signer" | "dataDi
       listed.add(author);
       if (author !== o.signer.author) store.addMember(author, m.name);
     }
-    for (const m of store.members()) if (!listed.has(m.author)) store.removeMemberEverywhere(m.author);
+    if (removals) for (const m of store.members()) if (!listed.has(m.author)) store.removeMemberEverywhere(m.author);
     return store;
   } catch (err) {
     store?.close();
@@ -146,7 +151,7 @@ export function createSite(o: SiteOptions): Site {
   const clock = o.clock ?? realClock();
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
-  const store = openSiteStore(o);
+  const store = openSiteStore(o, true);
   const bridge = createBridge({ store, config: bridgeConfigOf(config), now, log });
   const networkKey = config.network.key ? parseNetworkKey(config.network.key, "network.key") : null;
   const priorities = new Map(config.mappings.map((m) => [m.type, m.priority] as const));

@@ -225,9 +225,12 @@ describe("hardening: a removed member", () => {
         assert.equal(store.ingest(events.slice(0, 2)).applied, 2);
         store.close();
         store = openSiteStore({ config: config([]), signer: me, dataDir: dir });
+        assert.equal(store.headSeq(me.author), 0, "a CLI command opening the file (export, import) signs no removal");
+        store.close();
+        store = openSiteStore({ config: config([]), signer: me, dataDir: dir }, true);
         assert.equal(store.headSeq(me.author), 1, "the start appended one removal event");
         store.close();
-        store = openSiteStore({ config: config([]), signer: me, dataDir: dir });
+        store = openSiteStore({ config: config([]), signer: me, dataDir: dir }, true);
         try {
           assert.equal(store.headSeq(me.author), 1, "a second start appends no second one");
           assert.equal(store.isMember(m.signer.author), false, "the store still trusts a member the config no longer lists");
@@ -239,7 +242,7 @@ describe("hardening: a removed member", () => {
         } finally {
           store.close();
         }
-        store = openSiteStore({ config: config(listed), signer: me, dataDir: dir });
+        store = openSiteStore({ config: config(listed), signer: me, dataDir: dir }, true);
         try {
           assert.equal(store.isMember(m.signer.author), false, "the removal event wins over the config");
           const notes = removalNotes(store, config(listed), me.author);
