@@ -1,10 +1,17 @@
 /**
  * The banner's lines about the form server: each problem the bridge reports
- * per form (poll, write, attachments) becomes one line naming the form.
+ * per form (poll, write, attachments) becomes one line naming the form; and a
+ * mapping that turns out not to fit when the server comes back after an
+ * outage is shown as such (not as an outage), with what to do.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { serverProblems, type Site } from "../src/service/site.js";
+import { createKoboDouble } from "../src/bridge/doubles/kobo-double.js";
+import { generateSigner } from "../src/engine/crypto.js";
+import { silentLogger } from "../src/log/logger.js";
+import { parseSiteConfig } from "../src/service/site-config.js";
+import { createSite, SERVER_RETRY_INITIAL_MS, serverProblems, type Site } from "../src/service/site.js";
+import { TOKEN } from "./support/bridge-sites.js";
 
 const FORM = 'KoboToolbox asset aPhotos ("Photos") at http://kf.local';
 
@@ -34,5 +41,33 @@ describe("site attention lines", () => {
   it("keeps poll and write failures apart", () => {
     const lines = serverProblems(siteWith({ lastPollError: "timeout", lastWriteError: "HTTP 500" }));
     assert.deepEqual(lines, [`Polling ${FORM} fails: timeout`, `Writing to ${FORM} fails: HTTP 500`]);
+  });
+});
+
+describe("a mapping found not to fit after an outage", () => {
+  it("turns the status from unreachable to the mapping problem, naming the fix", async (t) => {
+    const kobo = createKoboDouble({ token: TOKEN }); // no asset: the mapping below names one it does not have
+    const url = await kobo.start(0);
+    const config = parseSiteConfig({
+      site: { name: "later" }, network: { name: "n" }, server: { kind: "kobo", url, token: TOKEN },
+      mappings: [{ type: "household", source: { kobo: { asset: "aGoneSinceTheOutage1" } } }],
+    });
+    kobo.faults.set({ kind: "down" });
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const site = createSite({ config, signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true });
+    try {
+      await site.start();
+      assert.equal(site.server().state, "unreachable");
+      kobo.faults.clear();
+      t.mock.timers.tick(SERVER_RETRY_INITIAL_MS);
+      for (let k = 0; k < 50 && site.server().state === "unreachable"; k++) await new Promise((r) => setImmediate(r));
+      assert.equal(site.server().state, "mapping");
+      const lines = serverProblems(site);
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /^The mappings do not fit the form server, so nothing is polled or written: .*aGoneSinceTheOutage1.* Fix the mappings in the config and restart meshlogd\.$/s);
+    } finally {
+      await site.stop();
+      await kobo.stop();
+    }
   });
 });

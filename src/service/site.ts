@@ -41,7 +41,8 @@ export const WRITE_BACK_DELAY_MS = 2_000;
 
 /** Where the local form server stands, for the status API and the admin page's banner. */
 export interface ServerState {
-  state: "starting" | "ok" | "unreachable";
+  /** "mapping": the server answered, but a mapping does not fit its forms (found on a retry after an outage). */
+  state: "starting" | "ok" | "unreachable" | "mapping";
   /** What went wrong, in words a user can act on. */
   error: string | null;
   since: number;
@@ -226,6 +227,13 @@ export function createSite(o: SiteOptions): Site {
     for (const r of radios) r.station.kick();
   }
 
+  /** At start-up a mapping error stops the site; found later (the server came back), it is shown until a restart. */
+  function mappingDoesNotFit(err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    log.error("a mapping does not fit the form server; fix the mappings in the config and restart meshlogd", { error: msg });
+    setServer("mapping", msg);
+  }
+
   async function openBridge(): Promise<void> {
     retryTimer = null;
     if (stopped) return;
@@ -241,7 +249,7 @@ export function createSite(o: SiteOptions): Site {
       const msg = describeError(r.error);
       log.warn("the form server cannot be reached; will try again", { error: msg, retryInS: Math.round(retryMs / 1000) });
       setServer("unreachable", msg);
-      retryTimer = setTimeout(() => void openBridge().catch((e: unknown) => log.error("mapping check failed", { error: String(e) })), retryMs);
+      retryTimer = setTimeout(() => void openBridge().catch(mappingDoesNotFit), retryMs);
       retryMs = Math.min(retryMs * 2, SERVER_RETRY_MAX_MS);
       return;
     }
@@ -296,6 +304,7 @@ export function serverProblems(site: Site): string[] {
   if (p.storage) out.push(`The database cannot be written: ${p.storage}`);
   if (p.round) out.push(`A poll round failed: ${p.round} (see the log)`);
   if (s.state === "unreachable") out.push(`The form server cannot be reached: ${s.error ?? "no answer"}`);
+  if (s.state === "mapping") out.push(`The mappings do not fit the form server, so nothing is polled or written: ${s.error ?? ""} Fix the mappings in the config and restart meshlogd.`);
   const st = site.bridge.status();
   for (const f of st.forms) {
     if (f.lastPollError) out.push(`Polling ${f.describe} fails: ${f.lastPollError}`);
