@@ -148,6 +148,19 @@ describe("bridge faults", () => {
     for (const s of w.sites) assert.equal(s.bridge.status().outbox.pending + s.bridge.status().outbox.failed, 0, `${s.name}'s outbox is empty`);
   });
 
+  it("a create answered 404 (form not found for a moment) is written again, never taken for a deletion", async () => {
+    const b = central();
+    b.double.faults.set({ kind: "status", status: 404 }, { count: 1, match: (m, p) => m === "POST" && p.endsWith("/submissions") });
+    const [id] = submitAtA(1);
+    await round();
+    await round();
+    assert.equal(b.double.faults.applied.status, 1, "B's first create was refused");
+    wait(60_000); // the re-check is due a moment later
+    await settle(w);
+    assert.deepEqual([...w.site("A").serverRecords().keys()], [id], "A still holds the record: no deletion came back");
+    assert.deepEqual([...w.site("B").serverRecords().keys()], [id], "B wrote it on a later try");
+  });
+
   it("a record our writer created at Kobo and a person deleted before the next poll is taken in as deleted", async () => {
     // OpenRosa's answer does not carry the new row's _id: until a poll reads it, the site knows the copy by rootUuid only.
     const b = central();

@@ -114,8 +114,8 @@ async function resolveConflict(d: WriterDeps, e: OutboxEntry, p: WritePlan, err:
   // An attach refused (404: the current version does not name the file) is never "ours": the copy is stale, re-read it.
   const isOurs = p.action === "delete" ? cur.value === null : p.action !== "attach" && cur.value?.instanceId === p.instanceId;
   if (isOurs) return "landed";
-  if (p.action === "create" && cur.value === null) {
-    // The server holds this record id yet shows no submission: our create landed unheard and a person has deleted it
+  if (p.action === "create" && err.kind === "rejected" && err.status === 409 && cur.value === null) {
+    // A 409 says the server holds this record id, yet it shows no submission: our create landed unheard and a person has deleted it
     // since (Central keeps a deleted submission's instanceID and refuses it again). Settle the write as landed; the poll
     // asked for here finds the deletion and makes it this site's change, as for any deletion a person makes.
     d.requestPoll();
