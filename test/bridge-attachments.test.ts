@@ -185,6 +185,25 @@ describe("attachments, policy transfer", () => {
     for (const s of ["A", "C"]) assert.deepEqual(filesAt(w, s, id).get(slow.name), Buffer.from(slow.bytes), `${s}'s server holds it`);
     await assertQuiet(w);
   });
+
+  it("a photo replaced before its bytes arrived leaves nothing awaiting its bytes", async () => {
+    const a = w.kobo.get("A")!;
+    const first = { name: "1732090000006.jpg", type: "image/jpeg", bytes: jpeg(900, 6) };
+    const second = { name: "1732090000007.jpg", type: "image/jpeg", bytes: jpeg(950, 7) };
+    const row = a.submitLocal("aPhotoSurveyKoboA1", { ...ANSWERS, village: "south", photo: first.name }, { files: [first] });
+    await settle(w);
+    assert.ok(w.site("B").bridge.status().forms[0]!.files.awaitingBytes >= 1, "B awaits the first photo's bytes");
+    a.editLocal("aPhotoSurveyKoboA1", Number(row._id), { photo: second.name }, [second]);
+    await settle(w);
+    // The first photo's bytes never travel (nobody names them any more): take them out of A's store before sharing.
+    w.site("A").sim.store.db.prepare("DELETE FROM blobs WHERE hash = ?").run(Buffer.from(sha(first.bytes), "hex"));
+    shareBlobs(w);
+    await settle(w);
+    for (const s of ["A", "B", "C"]) {
+      assert.equal(w.site(s).bridge.status().forms[0]!.files.awaitingBytes, 0, `${s} awaits no bytes`);
+      assert.deepEqual(filesAt(w, s, String(row["meta/rootUuid"])).get(second.name), Buffer.from(second.bytes), `${s}'s server holds the second photo`);
+    }
+  });
 });
 
 describe("attachments, policy metadata", () => {

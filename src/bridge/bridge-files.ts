@@ -143,13 +143,17 @@ export function createBridgeFiles(db: Database.Database) {
     wait(source: string, record: RecordId, hash: Uint8Array): void {
       s.wait.run(source, record, key(hash));
     },
-    /** The waits of a source whose bytes `has` now finds; they are removed and their records returned (each once). */
-    takeArrived(source: string, has: (hash: Uint8Array) => boolean): RecordId[] {
+    /**
+     * The waits of a source whose bytes `has` now finds: removed, their records returned (each once). Waits
+     * that are `stale` (the record no longer names that content: replaced, deleted) are removed too.
+     */
+    takeArrived(source: string, has: (hash: Uint8Array) => boolean, stale: (record: RecordId, hash: Uint8Array) => boolean): RecordId[] {
       const out = new Set<RecordId>();
       for (const r of s.waits.all(source)) {
-        if (!has(r.hash)) continue;
+        const arrived = has(r.hash);
+        if (!arrived && !stale(r.record_id as RecordId, r.hash)) continue;
         s.unwait.run(source, r.record_id, r.hash);
-        out.add(r.record_id as RecordId);
+        if (arrived) out.add(r.record_id as RecordId);
       }
       return [...out];
     },

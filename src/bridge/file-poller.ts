@@ -117,10 +117,10 @@ async function checkRecord(d: FilePollDeps, policy: FilePolicy, check: FileCheck
 }
 
 /** Reads the files of the records queued for it (their upserts already appended). Failures stay queued. */
-export async function pollFiles(d: FilePollDeps): Promise<FilePollStats> {
-  const stats: FilePollStats = { events: 0, tooLarge: [], retried: 0, lastError: null };
+export async function pollFiles(d: FilePollDeps): Promise<FilePollStats | null> {
   const policy = filePolicy(d.mapping);
-  if (policy.kind === "none") return stats;
+  if (policy.kind === "none") return null;
+  const stats: FilePollStats = { events: 0, tooLarge: [], retried: 0, lastError: null };
   for (const check of d.files.dueChecks(d.form.source, d.now(), CHECK_BATCH)) await checkRecord(d, policy, check, stats);
   return stats;
 }

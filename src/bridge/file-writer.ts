@@ -11,7 +11,7 @@
  * - what we upload is recorded as held, so the poll that reads it back
  *   recognises it and appends nothing.
  */
-import type { RecordState } from "../engine/record-state.js";
+import { isAlive, type RecordState } from "../engine/record-state.js";
 import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { RecordId } from "../engine/ids.js";
 import { filePolicy, keepsBytes, sameHash, sharedFileNames } from "./attachment-files.js";
@@ -19,6 +19,7 @@ import type { BridgeFiles } from "./bridge-files.js";
 import type { Answers, PlannedFile } from "./bridge-store.js";
 import type { OutgoingFile } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
+import { desiredAnswers } from "./record-translate.js";
 
 export interface FileWriteDeps {
   readonly store: SqliteStore;
@@ -70,9 +71,21 @@ export function noteSent(d: FileWriteDeps, record: RecordId, files: readonly Pla
 }
 
 /** Records waiting for bytes that have arrived since; each is handed to `dirty` (and no longer waits). */
+/** Whether the live record's answers still name a file with this content (else its bytes will never be fetched). */
+function stillNamed(d: FileWriteDeps, record: RecordId, hash: Uint8Array): boolean {
+  const state = d.store.getRecord(record);
+  if (!state || !isAlive(state)) return false;
+  for (const name of sharedFileNames(d.mapping, desiredAnswers(d.mapping, state))) {
+    const a = state.attachments.get(name);
+    if (a && sameHash(a.hash, hash)) return true;
+  }
+  return false;
+}
+
 export function wakeArrived(d: FileWriteDeps, dirty: (record: RecordId) => void): number {
+  if (filePolicy(d.mapping).kind === "none") return 0;
   const records = d.store.atomically(() => {
-    const arrived = d.files.takeArrived(d.source, (h) => d.store.blobs.has(h));
+    const arrived = d.files.takeArrived(d.source, (h) => d.store.blobs.has(h), (record, h) => !stillNamed(d, record, h));
     arrived.forEach(dirty);
     return arrived;
   });
