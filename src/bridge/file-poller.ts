@@ -102,17 +102,19 @@ async function checkRecord(d: FilePollDeps, policy: FilePolicy, check: FileCheck
   const wanted = copy && !copy.deleted ? sharedFileNames(d.mapping, copy.answers) : new Set<string>();
   if (!copy || wanted.size === 0) return d.files.checkDone(source, check.record);
   const listing = check.listing ? ok(check.listing) : await d.form.listFiles(check.record, copy.localKey);
-  if (!listing.ok) return retry(d, check, describeError(listing.error), stats);
+  if (!listing.ok) return retry(d, check, `submission ${check.record}: listing its files: ${describeError(listing.error)}`, stats);
   const byName = new Map(listing.value.map((f) => [f.name, f]));
   const ctx: RecordCtx = { d, policy, copy, view: d.store.getRecord(check.record), held: d.files.held(source, check.record) };
   let open: string | null = null;
   for (const name of wanted) {
     const f = byName.get(name);
     // A name the record already has a file for came from elsewhere (we wrote it, bytes may never come); a new one is awaited.
-    const problem = f ? await takeFile(ctx, f, stats) : ctx.view?.attachments.has(name) ? null : `${name}: not on the server yet`;
+    const problem = f ? await takeFile(ctx, f, stats) : ctx.view?.attachments.has(name)
+      ? null
+      : `${name} is not on the server yet (Collect may send media after the form; if it never arrives, send the submission again from the device)`;
     open ??= problem;
   }
-  if (open) retry(d, check, open, stats);
+  if (open) retry(d, check, `submission ${check.record}: ${open}`, stats);
   else d.files.checkDone(source, check.record);
 }
 

@@ -175,7 +175,7 @@ async function sendOne(d: WriterDeps, e: OutboxEntry, plan: WritePlan, stats: Wr
     const now = d.now();
     d.store.atomically(() => {
       d.bridge.clearPlan(d.form.source, e.record, now);
-      d.bridge.setState(d.form.source, e.record, "pending", e.attempts + 1, now + RECHECK_DELAY_MS, `the bytes of ${files.missing} are no longer held here`, now);
+      d.bridge.setState(d.form.source, e.record, "pending", e.attempts + 1, now + RECHECK_DELAY_MS, `the bytes of ${files.missing} are no longer held here; planning the write again from what this site holds (nothing to do)`, now);
     });
     return null;
   }
