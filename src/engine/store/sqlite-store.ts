@@ -85,7 +85,6 @@ export class SqliteStore {
   private readonly signer: Signer | undefined;
   private readonly clock: HlcClock;
   private readonly authors: AuthorRegistry;
-  private readonly counters = new Map<string, number>();
   /** Per author row: events applied in the running ingest whose stamps the clock would not adopt, and the farthest ahead. */
   private skewRefused = new Map<number, SkewTally>();
   /**
@@ -152,6 +151,11 @@ export class SqliteStore {
       ),
       counter: this.db.prepare(
         "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+      ),
+      // Per author: its violations and the last one (meta key hlc.skew-last:<author>), for the status page.
+      skewViolations: this.db.prepare<[], { name: string; value: number; last: string | null }>(
+        `SELECT c.name, c.value, m.value AS last FROM counters c LEFT JOIN meta m ON m.key = '${SKEW_LAST}' || substr(c.name, ${SKEW_BY_AUTHOR.length + 1})
+         WHERE c.name LIKE '${SKEW_BY_AUTHOR}%'`,
       ),
       setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
       record: this.db.prepare<[string], { type: string; state: Buffer }>("SELECT type, state FROM records WHERE record_id = ?"),
@@ -265,18 +269,15 @@ export class SqliteStore {
     const floor = isRecordBody(body) && this.aheadOfClock ? this.getRecord(body.record)?.lastWrite : undefined;
     if (!floor) return this.clock.tick();
     const hlc = this.clock.tickAbove(floor);
-    if (hlc.wall > this.now() + this.maxForwardSkewMs) this.stmt.counter.run("hlc.causal-ahead", 1);
+    if (hlc.wall > this.now() + this.maxForwardSkewMs) this.bump("hlc.causal-ahead", 1);
     return hlc;
   }
 
   /** Authors whose events carried stamps this site's clock would not adopt: how many, and the last one (its time here, how far ahead). */
   skewViolations(): SkewViolation[] {
-    const rows = this.db.prepare("SELECT name, value FROM counters WHERE name LIKE 'hlc.skew-refused:%'").all() as { name: string; value: number }[];
-    return rows.map((r) => {
-      const author = r.name.slice(SKEW_BY_AUTHOR.length) as AuthorId;
-      const last = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(`${SKEW_LAST}${author}`) as { value: string } | undefined;
-      const { at, aheadMs } = last ? (JSON.parse(last.value) as { at: number; aheadMs: number }) : { at: 0, aheadMs: 0 };
-      return { author, count: r.value, lastAt: at, aheadMs };
+    return this.stmt.skewViolations.all().map((r) => {
+      const { at, aheadMs } = r.last ? (JSON.parse(r.last) as { at: number; aheadMs: number }) : { at: 0, aheadMs: 0 };
+      return { author: r.name.slice(SKEW_BY_AUTHOR.length) as AuthorId, count: r.value, lastAt: at, aheadMs };
     });
   }
 
@@ -618,19 +619,17 @@ export class SqliteStore {
   private bump(name: string, n: number): void {
     if (n === 0) return;
     this.stmt.counter.run(name, n);
-    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
   }
 
   private flushCounters(report: IngestReport): void {
-    const bump = (name: string, n: number) => this.bump(name, n);
-    bump("ingest.applied", report.applied);
-    bump("ingest.duplicate", report.duplicates);
-    bump("ingest.buffered", report.buffered);
-    for (const [reason, n] of Object.entries(report.refused)) bump(`refused.${reason}`, n ?? 0);
+    this.bump("ingest.applied", report.applied);
+    this.bump("ingest.duplicate", report.duplicates);
+    this.bump("ingest.buffered", report.buffered);
+    for (const [reason, n] of Object.entries(report.refused)) this.bump(`refused.${reason}`, n ?? 0);
     // Applied all the same (a feed's events are never refused for their clock), but the site's own clock ignored the stamp.
     for (const t of this.skewRefused.values()) {
-      bump("hlc.skew-refused", t.n);
-      bump(`${SKEW_BY_AUTHOR}${t.author}`, t.n);
+      this.bump("hlc.skew-refused", t.n);
+      this.bump(`${SKEW_BY_AUTHOR}${t.author}`, t.n);
       this.stmt.setMeta.run(`${SKEW_LAST}${t.author}`, JSON.stringify({ at: this.now(), aheadMs: t.aheadMs }));
     }
     this.skewRefused.clear();
