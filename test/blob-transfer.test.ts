@@ -19,6 +19,7 @@ import { openStore, type SqliteStore } from "../src/engine/store/sqlite-store.js
 import {
   BLOB_CHUNK_BYTES, BLOB_PREFIX_BYTES, MAX_BLOB_CHUNKS, chunkCount, type BlobChunkMessage, type BlobWantMessage,
 } from "../src/engine/sync/blob-messages.js";
+import { AttachmentIndex } from "../src/engine/sync/attachment-index.js";
 import { MAX_PARTIAL_BLOBS } from "../src/engine/sync/blob-fetch.js";
 import { decodeMessage, encodeMessage, type SyncMessage } from "../src/engine/sync/messages.js";
 import { SyncNode } from "../src/engine/sync/sync-node.js";
@@ -236,3 +237,24 @@ function mutate(frame: Buffer, random: () => number): void {
     frame[at] = random() < 0.5 ? frame[at]! ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
   }
 }
+
+describe("attachment index", () => {
+  it("reports a change only when a live record's attachments (or its liveness) change", () => {
+    const store = openStore({ path: ":memory:", signer: generateSigner().signer, verifyPool: null });
+    const index = new AttachmentIndex(store);
+    const rec = recordId("uuid:00000000-0000-4000-8000-0000000000a1");
+    const type = recordType("household");
+    store.append({ kind: "upsert", record: rec, type, base: null, fields: { village: "north" } });
+    assert.equal(index.refresh(), false, "a record without attachments");
+    const photo = Buffer.from("a photo");
+    store.append({ kind: "attachment", record: rec, type, field: "p.jpg", hash: sha256(photo), size: photo.length, mime: "image/jpeg" });
+    assert.equal(index.refresh(), true, "an attachment appeared");
+    assert.deepEqual([...index.entries()].map(([h]) => h), [sha256(photo).toString("hex")]);
+    store.append({ kind: "upsert", record: rec, type, base: null, fields: { village: "south" } });
+    assert.equal(index.refresh(), false, "an answer changed, the attachments did not");
+    store.append({ kind: "delete", record: rec, type, base: null });
+    assert.equal(index.refresh(), true, "the record is gone, and its attachment with it");
+    assert.deepEqual([...index.entries()], []);
+    store.close();
+  });
+});

@@ -33,24 +33,25 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 
 export class AttachmentIndex {
   private cursor = 0;
-  /** Hashes each live record's attachments name (to take them out when it changes). */
-  private readonly byRecord = new Map<RecordId, string[]>();
+  /** Hashes each live record's attachments name (to take them out when it changes), and its type with them. */
+  private readonly byRecord = new Map<RecordId, { readonly type: string; readonly hashes: string[] }>();
   /** Every attachment naming a hash, by the hash in hex. */
   private readonly byHash = new Map<string, AttachmentMeta[]>();
 
   constructor(private readonly view: ViewChanges) {}
 
-  /** Catches up with the view; true when anything changed. */
+  /** Catches up with the view; true when the attachments it holds changed (most record changes touch none). */
   refresh(): boolean {
     if (this.view.viewChangeSeq() <= this.cursor) return false;
+    let changed = false;
     for (;;) {
       const rows = this.view.changedRecords(this.cursor, SCAN_BATCH);
-      for (const r of rows) this.update(r.state);
+      for (const r of rows) changed = this.update(r.state) || changed;
       if (rows.length > 0) this.cursor = (rows.at(-1) as { change: number }).change;
       if (rows.length < SCAN_BATCH) break;
     }
     this.cursor = Math.max(this.cursor, this.view.viewChangeSeq());
-    return true;
+    return changed;
   }
 
   /** Each hash named by a live record's current attachment, with every attachment that names it. */
@@ -62,21 +63,26 @@ export class AttachmentIndex {
     return this.byHash.size;
   }
 
-  private update(s: RecordState): void {
-    for (const h of this.byRecord.get(s.record) ?? []) {
+  /** Takes in a record's new state; true when its type or the hashes it names changed. */
+  private update(s: RecordState): boolean {
+    const before = this.byRecord.get(s.record);
+    const after = isAlive(s) ? [...s.attachments.values()].map((a) => hex(a.hash)) : [];
+    if (before ? before.type === s.type && before.hashes.join() === after.join() : after.length === 0) return false;
+    for (const h of before?.hashes ?? []) {
       const left = (this.byHash.get(h) ?? []).filter((m) => m.record !== s.record);
       if (left.length > 0) this.byHash.set(h, left);
       else this.byHash.delete(h);
     }
     this.byRecord.delete(s.record);
-    if (!isAlive(s) || s.attachments.size === 0) return;
-    const hashes: string[] = [];
+    if (after.length === 0) return true;
     for (const [field, a] of s.attachments) {
-      const h = hex(a.hash);
       const meta: AttachmentMeta = { record: s.record, type: s.type, field, hash: a.hash, size: a.size, mime: a.mime };
-      this.byHash.set(h, [...(this.byHash.get(h) ?? []), meta]);
-      hashes.push(h);
+      const h = hex(a.hash);
+      const metas = this.byHash.get(h);
+      if (metas) metas.push(meta);
+      else this.byHash.set(h, [meta]);
     }
-    this.byRecord.set(s.record, hashes);
+    this.byRecord.set(s.record, { type: s.type, hashes: after });
+    return true;
   }
 }
