@@ -203,6 +203,13 @@ describe("meshlogd status, rnode probe and the command line", () => {
     assert.match(out.join("\n"), /\/dev\/ttyMESHLOGD-NONE does not exist .*by-id/);
   });
 
+  it("--help, -h and help print the usage and exit 0", async () => {
+    for (const arg of ["--help", "-h", "help"]) {
+      const { stdout } = await run(process.execPath, [MAIN, arg]);
+      assert.match(stdout, /^usage: meshlogd/m, arg);
+    }
+  });
+
   it("an unknown command prints the usage (exit 2); run without a config points to init (exit 1)", async () => {
     const bad = await run(process.execPath, [MAIN, "frobnicate"]).catch((e: { code: number; stderr: string }) => e);
     assert.equal((bad as { code: number }).code, 2);

@@ -45,7 +45,7 @@ FILE defaults to $MESHLOGD_CONFIG, else ./meshlogd.yml.`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command = "embedded", ...rest] = argv;
-  if (command.startsWith("--")) return embeddedCommand(argv);
+  if (command.startsWith("--") && command !== "--help") return embeddedCommand(argv);
   switch (command) {
     case "embedded":
       return embeddedCommand(rest);
