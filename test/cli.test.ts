@@ -61,13 +61,14 @@ describe("site config", () => {
 
   it("each mistake is named by key, with the bad value and the fix", () => {
     const bad = valid();
-    Object.assign(bad.links[0] as object, { spreading_factor: 13, bandwidth: 100_000 });
+    Object.assign(bad.links[0] as object, { spreading_factor: 13, bandwidth: 100_000, frequency: 868.1 });
     (bad.network.members[0] as { key: string }).key = "not-a-key";
     Object.assign(bad, { schedule: { poll: "every minute" }, colour: "red" });
     const p = problems(() => parseSiteConfig(bad, { KOBO_TOKEN: "x" }));
     const find = (key: string) => p.find((x) => x.startsWith(key)) ?? assert.fail(`no problem named ${key} in:\n${p.join("\n")}`);
     assert.match(find("links[0].spreading_factor"), /use 5\.\.12 .*got 13/);
     assert.match(find("links[0].bandwidth"), /use one of .*125000.*got 100000/);
+    assert.match(find("links[0].frequency"), /in Hz, e\.g\. 868100000 .*got 868\.1/);
     assert.match(find("network.members[0].key"), /meshlogd init/);
     assert.match(find("schedule.poll"), /cron expression/);
     assert.match(p.join("\n"), /colour/);

@@ -85,12 +85,9 @@ export async function startEmbeddedDemo(o: EmbeddedDemoOptions): Promise<Embedde
   const identities = DEMO_SITES.map((name) => loadOrCreateIdentity(join(root, name, "identity.pem")).signer);
   const sites: DemoSite[] = [];
   let timer: NodeJS.Timeout | null = null;
-  const submitted = new Map<string, number>();
-
   const submit = (i: number) => {
     const name = DEMO_SITES[i] as string;
     sites[i]?.kobo.submitLocal(assetUid(name), drawAnswers(random, name));
-    submitted.set(name, (submitted.get(name) ?? 0) + 1);
   };
   const recordIds = (s: DemoSite) => s.kobo.submissions(assetUid(s.name)).map((r) => String(r["meta/rootUuid"])).sort();
 

@@ -47,11 +47,18 @@ const memberSchema = z
   })
   .strict();
 
+/** One message for every way a frequency can be wrong (868.1 in MHz, 868 without the decimals, a typo). */
+const HZ = "use the centre frequency in Hz, e.g. 868100000";
+
 const rnodeLinkSchema = z
   .object({
     kind: z.literal("rnode"),
     port: z.string().min(1, "use the RNode's serial port, e.g. /dev/ttyUSB0 or /dev/serial/by-id/usb-…"),
-    frequency: z.number().int().min(FREQUENCY_RANGE.min).max(FREQUENCY_RANGE.max, "use the centre frequency in Hz, e.g. 868100000"),
+    frequency: z
+      .number({ message: HZ })
+      .int(HZ)
+      .min(FREQUENCY_RANGE.min, HZ)
+      .max(FREQUENCY_RANGE.max, HZ),
     bandwidth: z.number().refine((b) => BANDWIDTHS.includes(b), `use one of ${BANDWIDTHS.join(", ")} (Hz)`).default(125_000),
     spreading_factor: z.number().int().min(SF_RANGE.min).max(SF_RANGE.max, `use ${SF_RANGE.min}..${SF_RANGE.max}`).default(9),
     coding_rate: z.number().int().min(CR_RANGE.min).max(CR_RANGE.max, `use ${CR_RANGE.min} (4/5) .. ${CR_RANGE.max} (4/8)`).default(5),
