@@ -144,7 +144,8 @@ describe("bridge faults", () => {
     await settle(w);
     assert.equal(w.site("A").serverCount(), 0, "the person's deletion at B reached A");
     assert.equal(w.site("B").serverCount(), 0);
-    assert.ok(centralCreates().filter((r) => r.status === 409).length <= 2, "the refused create was not retried again and again");
+    const refused = centralCreates().filter((r) => r.status === 409).length;
+    assert.ok(refused >= 1 && refused <= 2, `the retried create was refused (409.3) ${refused} times: once or twice, not again and again`);
     for (const s of w.sites) assert.equal(s.bridge.status().outbox.pending + s.bridge.status().outbox.failed, 0, `${s.name}'s outbox is empty`);
   });
 

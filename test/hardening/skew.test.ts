@@ -20,7 +20,7 @@ import { compareHlc, DEFAULT_MAX_FORWARD_SKEW_MS, type Hlc } from "../../src/eng
 import { recordId, recordType } from "../../src/engine/ids.js";
 import { openStore } from "../../src/engine/store/sqlite-store.js";
 import { ledgered } from "./support/ledgered.js";
-import { DAY, editInTurn, HOUR, SKEW_MS, skewedNetwork, type SkewedNetwork } from "./support/skewed-network.js";
+import { DAY, editInTurn, HOUR, SHARED, SKEW_MS, skewedNetwork, type SkewedNetwork } from "./support/skewed-network.js";
 
 const START = 1_767_225_600_000;
 /** The bound the bounded runs configure: an hour is far beyond NTP or GPS error, far below a wrong date. */
@@ -31,7 +31,7 @@ function writeEverywhere(n: SkewedNetwork): number {
   let written = 0;
   for (const s of n.net.sites) {
     for (let i = 0; i < 3; i++) s.upsert(`uuid:${s.name}-${i}`, "household", { size: i + 1, village: s.name });
-    s.upsert("uuid:5ca1ab1e-0000-4000-8000-000000000001", "household", { size: s.name.length });
+    s.upsert(SHARED, "household", { size: s.name.length });
     written += 4;
   }
   return written;
@@ -66,9 +66,9 @@ describe("hardening: clock skew", () => {
       const { written, held } = editInTurn(n, "head", [n.ahead, n.behind, n.right, n.ahead, n.other, n.behind]);
       held.forEach((values, i) => assert.deepEqual(values, values.map(() => written[i]), `after edit ${i} (${written[i]}) the sites hold ${values.join(", ")}`));
       n.net.medium.setIslands([["ahead"], ["right", "behind", "other"]]);
-      n.ahead.upsert("uuid:5ca1ab1e-0000-4000-8000-000000000001", "household", { notes: "ahead" });
+      n.ahead.upsert(SHARED, "household", { notes: "ahead" });
       n.net.runFor(HOUR);
-      n.right.upsert("uuid:5ca1ab1e-0000-4000-8000-000000000001", "household", { notes: "right, an hour later" });
+      n.right.upsert(SHARED, "household", { notes: "right, an hour later" });
       n.net.medium.setIslands(null);
       assert.ok(n.settle() && n.viewsEqual());
       for (const s of n.net.sites) assert.equal(n.valueAt(s, "notes"), "ahead", `${s.name}: a concurrent edit goes to the larger stamp`);
@@ -172,9 +172,9 @@ describe("hardening: clock skew", () => {
     try {
       editInTurn(n, "notes", [n.right]);
       n.net.medium.setIslands([["ahead"], ["right", "behind", "other"]]);
-      n.ahead.upsert("uuid:5ca1ab1e-0000-4000-8000-000000000001", "household", { notes: "ahead" });
+      n.ahead.upsert(SHARED, "household", { notes: "ahead" });
       n.net.runFor(HOUR);
-      n.behind.upsert("uuid:5ca1ab1e-0000-4000-8000-000000000001", "household", { notes: "behind" });
+      n.behind.upsert(SHARED, "household", { notes: "behind" });
       n.net.medium.setIslands(null);
       assert.ok(n.settle() && n.viewsEqual(), "one view at every site");
       for (const s of n.net.sites) assert.equal(n.valueAt(s, "notes"), "ahead", `${s.name}: the larger stamp wins a concurrent edit`);
