@@ -238,6 +238,7 @@ describe("HTTP API: attachment bytes by radio", () => {
     const clock = realClock();
     const medium = createLoRaMedium({ clock, random: seededRandom(3) });
     s = await startServiceSite({
+      attachments: { policy: "transfer", max_bytes: 4096 },
       clock,
       links: [{ kind: "rnode", port: "sim:base-camp", frequency: 869_525_000, bandwidth: 125_000, spreading_factor: 9, coding_rate: 5, region: "eu-869.4-869.65" }],
       makeLink: (config) => {
@@ -249,15 +250,17 @@ describe("HTTP API: attachment bytes by radio", () => {
     const a = s.submit("north", "Amina");
     const b = s.submit("south", "Baraka");
     await s.site.pollNow();
-    // One photo held here, another named by a record and not held (the bridge does not accept the transfer policy yet: not fetched).
+    // One photo held here, another named by a record and not held: wanted (policy transfer, 4 KiB at most).
     const store = s.site.store;
     store.blobs.put(held, "image/jpeg");
     for (const [record, bytes] of [[a, held], [b, lacking]] as const) {
       store.append({ kind: "attachment", record: recordId(record), type: recordType("household"), field: "photo", hash: sha256(bytes), size: bytes.length, mime: "image/jpeg" });
     }
-    // Its first chunk, heard on the air: not wanted here.
+    // Its first chunk, heard on the air: kept. And a chunk of a blob no record names: not wanted here.
     const chunk = { type: "blob-chunk" as const, prefix: sha256(lacking).subarray(0, BLOB_PREFIX_BYTES), index: 0, bytes: lacking.subarray(0, BLOB_CHUNK_BYTES) };
     s.site.radios[0]!.node.receive(encodeMessage(chunk));
+    const stranger = Buffer.alloc(500, 3);
+    s.site.radios[0]!.node.receive(encodeMessage({ ...chunk, prefix: sha256(stranger).subarray(0, BLOB_PREFIX_BYTES), bytes: stranger.subarray(0, BLOB_CHUNK_BYTES) }));
   });
   after(() => s.close());
 
@@ -265,9 +268,10 @@ describe("HTTP API: attachment bytes by radio", () => {
     const [link] = (await request(app).get("/api/radio").expect(200)).body.links as { blobs: Record<string, Record<string, number>> }[];
     const blobs = link!.blobs;
     assert.deepEqual(blobs.held, { count: 1, bytes: held.length });
-    assert.deepEqual(blobs.wanted, { count: 0, bytes: 0 });
-    assert.deepEqual(blobs.partial, { count: 0, bytes: 0, received: 0 });
-    assert.equal(blobs.counters!.chunksReceived, 1);
+    assert.deepEqual(blobs.wanted, { count: 1, bytes: lacking.length });
+    assert.deepEqual(blobs.partial, { count: 1, bytes: lacking.length, received: BLOB_CHUNK_BYTES });
+    assert.equal(blobs.counters!.chunksReceived, 2);
+    assert.equal(blobs.counters!.chunksKept, 1);
     assert.equal(blobs.counters!.unwantedChunks, 1);
     const status = await request(app).get("/api/status").expect(200);
     assert.deepEqual(status.body.links[0].blobs.wanted, blobs.wanted, "the status says the same");
@@ -279,10 +283,11 @@ describe("HTTP API: attachment bytes by radio", () => {
     assert.match(res.text, /^# TYPE meshlogd_blobs_held gauge$/m);
     assert.match(res.text, /^meshlogd_blobs_held 1$/m);
     assert.match(res.text, new RegExp(`^meshlogd_blob_bytes_held ${held.length}$`, "m"));
-    assert.match(res.text, new RegExp(`^meshlogd_blobs_wanted\\{${labels}\\} 0$`, "m"));
-    assert.match(res.text, new RegExp(`^meshlogd_blobs_partial\\{${labels}\\} 0$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blobs_wanted\\{${labels}\\} 1$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blobs_partial\\{${labels}\\} 1$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blob_bytes_partial_received\\{${labels}\\} ${BLOB_CHUNK_BYTES}$`, "m"));
     assert.match(res.text, new RegExp(`^meshlogd_blob_chunks_received_total\\{${labels},outcome="unwanted"\\} 1$`, "m"));
-    assert.match(res.text, new RegExp(`^meshlogd_blob_chunks_received_total\\{${labels},outcome="kept"\\} 0$`, "m"));
+    assert.match(res.text, new RegExp(`^meshlogd_blob_chunks_received_total\\{${labels},outcome="kept"\\} 1$`, "m"));
     assert.match(res.text, /^# TYPE meshlogd_blob_chunks_sent_total counter$/m);
     assert.match(res.text, new RegExp(`^meshlogd_blob_bad_assemblies_total\\{${labels}\\} 0$`, "m"));
   });

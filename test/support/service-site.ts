@@ -37,6 +37,8 @@ export interface ServiceSiteOptions {
   /** The site's radio clock; links on a shared simulated medium need the medium's clock. */
   readonly clock?: Clock;
   readonly members?: { name: string; key: string }[];
+  /** The household mapping's attachment policy (default none). */
+  readonly attachments?: { policy: "none" | "metadata" } | { policy: "transfer"; max_bytes: number };
 }
 
 export async function startServiceSite(o: ServiceSiteOptions = {}): Promise<ServiceSite> {
@@ -49,7 +51,7 @@ export async function startServiceSite(o: ServiceSiteOptions = {}): Promise<Serv
     network: { name: "test-net", members: o.members ?? [] },
     links: o.links ?? [],
     server: { kind: "kobo", url, token: TOKEN },
-    mappings: [{ type: "household", source: { kobo: { asset: ASSET_UID } } }],
+    mappings: [{ type: "household", source: { kobo: { asset: ASSET_UID } }, ...(o.attachments ? { attachments: o.attachments } : {}) }],
     http: { token: HTTP_TOKEN },
   });
   const site = createSite({
