@@ -11,6 +11,7 @@ import { generateSigner } from "../src/engine/crypto.js";
 import { silentLogger } from "../src/log/logger.js";
 import { parseSiteConfig } from "../src/service/site-config.js";
 import { createSite, SERVER_RETRY_INITIAL_MS, serverProblems, type Site } from "../src/service/site.js";
+import { linkProblems, type LinkSummary } from "../src/service/site-status.js";
 import { TOKEN } from "./support/bridge-sites.js";
 
 const FORM = 'KoboToolbox asset aPhotos ("Photos") at http://kf.local';
@@ -69,5 +70,16 @@ describe("a mapping found not to fit after an outage", () => {
       await site.stop();
       await kobo.stop();
     }
+  });
+});
+
+describe("a link that is down", () => {
+  it("is named with its reason and what to check", () => {
+    const link = (index: number, kind: string, target: string, state: string) => ({ index, kind, target, state, reason: "serial port closed" }) as unknown as LinkSummary;
+    const lines = linkProblems([link(0, "rnode", "/dev/ttyUSB0", "down"), link(1, "udp", "0.0.0.0:4242", "down"), link(2, "udp", "0.0.0.0:4243", "up")]);
+    assert.deepEqual(lines, [
+      "The radio on /dev/ttyUSB0 is down: serial port closed. Check that the RNode on /dev/ttyUSB0 is plugged in and powered (links[0].port); meshlogd reconnects by itself.",
+      "The link on 0.0.0.0:4242 is down: serial port closed. Check the network and links[1]; meshlogd keeps trying.",
+    ]);
   });
 });

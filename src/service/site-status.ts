@@ -120,8 +120,14 @@ function clockProblems(clock: ClockSummary, now: number): string[] {
     });
 }
 
-function linkProblems(links: readonly LinkSummary[]): string[] {
-  return links.filter((l) => l.state === "down").map((l) => `${l.kind === "rnode" ? "The radio" : "The link"} on ${l.target} is down: ${l.reason ?? "no reason given"}`);
+export function linkProblems(links: readonly LinkSummary[]): string[] {
+  const what = (l: LinkSummary) =>
+    l.kind === "rnode"
+      ? `Check that the RNode on ${l.target} is plugged in and powered (links[${l.index}].port); meshlogd reconnects by itself`
+      : `Check the network and links[${l.index}]; meshlogd keeps trying`;
+  return links
+    .filter((l) => l.state === "down")
+    .map((l) => `${l.kind === "rnode" ? "The radio" : "The link"} on ${l.target} is down: ${l.reason ?? "no reason given"}. ${what(l)}.`);
 }
 
 export function siteSummary(site: Site, now = Date.now()): SiteSummary {
