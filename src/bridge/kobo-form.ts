@@ -55,6 +55,12 @@ export interface KoboCursor {
   readonly lastId: number;
 }
 
+/** What a pass has seen of the server's rows: `_id` → instanceID, and record (rootUuid) → `_id`. */
+interface RowIdentities {
+  readonly seen: Map<number, string>;
+  readonly roots: Map<string, number>;
+}
+
 function instanceOf(row: z.infer<typeof rowIdsSchema>): string {
   return row["meta/instanceID"] ?? `uuid:${row._uuid ?? ""}`;
 }
@@ -98,9 +104,10 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
   /**
    * Step 1: rows above the high-water mark. The next page is requested before
    * this one is taken in, so the server builds it while we sign (a page's last
-   * `_id` is all the next query needs).
+   * `_id` is all the next query needs). Each row's identity goes into `rows`,
+   * so the scan need not read these rows again.
    */
-  async function takeNew(lastId: number, pass: PollPass): Promise<Result<number>> {
+  async function takeNew(lastId: number, pass: PollPass, rows: RowIdentities): Promise<Result<number>> {
     const fetchAfter = (id: number) => client.listData(uid, { query: { _id: { $gt: id } }, sort: { _id: 1 }, limit: KOBO_MAX_PAGE });
     let pending = fetchAfter(lastId);
     for (;;) {
@@ -108,7 +115,13 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
       if (!page.ok) return page;
       const items = versions(page.value.results);
       if (!items.ok) return items;
-      for (const it of items.value) if (it.kind === "version") lastId = Math.max(lastId, Number(it.version.localKey));
+      for (const it of items.value) {
+        if (it.kind !== "version") continue;
+        const id = Number(it.version.localKey);
+        lastId = Math.max(lastId, id);
+        rows.seen.set(id, it.version.instanceId);
+        rows.roots.set(it.version.record, id);
+      }
       const more = page.value.next !== null && page.value.results.length > 0;
       if (more) pending = fetchAfter(lastId);
       if (items.value.length > 0) pass.onPage(items.value, { lastId } satisfies KoboCursor);
@@ -116,14 +129,18 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
     }
   }
 
-  /** Step 2: every row's identity, to find edits, rows we never took in, and deletions. */
-  async function scan(lastId: number, pass: PollPass): Promise<Result<void>> {
-    const seen = new Map<number, string>();
-    const roots = new Map<string, number>();
+  /**
+   * Step 2: every row's identity, to find edits, rows we never took in, and
+   * deletions. Rows up to `scanTo` are read (only their ids); the rows step 1
+   * just took in are in `rows` already: an edit or deletion of one of them
+   * since is found by the next pass, which scans them.
+   */
+  async function scan(scanTo: number, lastId: number, pass: PollPass, rows: RowIdentities): Promise<Result<void>> {
+    const { seen, roots } = rows;
     let after = 0;
-    for (;;) {
+    while (after < scanTo) {
       const page = await client.listData(uid, {
-        query: { _id: { $gt: after, $lte: lastId } },
+        query: { _id: { $gt: after, $lte: scanTo } },
         sort: { _id: 1 },
         fields: ["_id", "_uuid", "meta/instanceID", "meta/rootUuid"],
         limit: KOBO_MAX_PAGE,
@@ -177,9 +194,10 @@ export function createKoboForm(client: KoboClient, schema: FormSchema): LocalFor
 
     async poll(cursor, pass) {
       const start = (cursor as KoboCursor | undefined)?.lastId ?? 0;
-      const lastId = await takeNew(start, pass);
+      const rows: RowIdentities = { seen: new Map(), roots: new Map() };
+      const lastId = await takeNew(start, pass, rows);
       if (!lastId.ok) return lastId;
-      const scanned = await scan(lastId.value, pass);
+      const scanned = await scan(start, lastId.value, pass, rows);
       if (!scanned.ok) return scanned;
       return ok({ lastId: lastId.value } satisfies KoboCursor);
     },
