@@ -27,6 +27,7 @@ import type { LocalForm, ObservedVersion, PollItem } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
 import { changedFields, SUBMITTED_FIELD } from "./record-translate.js";
 import { fileDeps, recordNeedsWrite } from "./write-plan.js";
+import { enqueueOwnChanges } from "./writer.js";
 import { ok, type Result } from "./upstream.js";
 
 export interface PollStats {
@@ -65,7 +66,13 @@ function settle(d: PollerDeps, record: RecordId): void {
   if (recordNeedsWrite(d, store.getRecord(record), bridge.local(form.source, record))) bridge.markDirty(form.source, record, d.now());
 }
 
-function takeVersion(d: PollerDeps, v: ObservedVersion, stats: PollStats): void {
+/** What one page did: its tallies, and the records it appended events for. */
+interface PageTally {
+  readonly stats: PollStats;
+  readonly appended: Set<RecordId>;
+}
+
+function takeVersion(d: PollerDeps, v: ObservedVersion, { stats, appended }: PageTally): void {
   const { bridge, form, store, mapping } = d;
   stats.seen += 1;
   const copy = bridge.local(form.source, v.record);
@@ -88,10 +95,11 @@ function takeVersion(d: PollerDeps, v: ObservedVersion, stats: PollStats): void 
   // A version with no mapped change (a field we do not replicate was edited) still revives a record deleted elsewhere.
   if (Object.keys(fields).length === 0 && known && isAlive(known)) return;
   store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(known), fields });
+  appended.add(v.record);
   stats.events += 1;
 }
 
-function takeGone(d: PollerDeps, localKey: string, record: RecordId, stats: PollStats): void {
+function takeGone(d: PollerDeps, localKey: string, record: RecordId, { stats, appended }: PageTally): void {
   const { bridge, form, store, mapping } = d;
   const copy = bridge.local(form.source, record);
   if (!copy || copy.deleted) return;
@@ -105,6 +113,7 @@ function takeGone(d: PollerDeps, localKey: string, record: RecordId, stats: Poll
   const known = store.getRecord(record);
   if (known && !isAlive(known)) return; // already deleted in the converged view
   store.append({ kind: "delete", record, type: mapping.type, base: baseOf(known) });
+  appended.add(record);
   stats.events += 1;
 }
 
@@ -115,15 +124,18 @@ export async function pollForm(d: PollerDeps): Promise<Result<PollStats>> {
   const stats: PollStats = { seen: 0, events: 0, echoes: 0, files: null };
   const onPage = (items: readonly PollItem[], cursor?: unknown): void => {
     store.atomically(() => {
+      const before = store.viewChangeSeq();
+      const tally: PageTally = { stats, appended: new Set() };
       let byKey: Map<string, { record: RecordId }> | undefined;
       for (const it of items) {
-        if (it.kind === "version") takeVersion(d, it.version, stats);
+        if (it.kind === "version") takeVersion(d, it.version, tally);
         else {
           byKey ??= bridge.liveLocalKeys(form.source);
           const rec = it.record ?? byKey.get(it.localKey)?.record;
-          if (rec) takeGone(d, it.localKey, rec, stats);
+          if (rec) takeGone(d, it.localKey, rec, tally);
         }
       }
+      if (tally.appended.size > 0) enqueueOwnChanges(d, before, tally.appended);
       if (cursor !== undefined) bridge.setCursor(key, cursor);
     });
   };
