@@ -20,7 +20,7 @@ import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { Hlc } from "../engine/hlc.js";
 import type { RecordId } from "../engine/ids.js";
 import type { BridgeFiles } from "./bridge-files.js";
-import type { BridgeStore } from "./bridge-store.js";
+import type { BridgeStore, LocalCopy } from "./bridge-store.js";
 import { pollFiles, wantsFileCheck, type FilePollStats } from "./file-poller.js";
 import { noteSent } from "./file-writer.js";
 import type { LocalForm, ObservedVersion, PollItem } from "./local-form.js";
@@ -66,22 +66,30 @@ function settle(d: PollerDeps, record: RecordId): void {
   if (recordNeedsWrite(d, store.getRecord(record), bridge.local(form.source, record))) bridge.markDirty(form.source, record, d.now());
 }
 
-/** What one page did: its tallies, and the records it appended events for. */
+/** What one page did: its tallies, and the records it appended events for, with their local copies as they now are. */
 interface PageTally {
   readonly stats: PollStats;
-  readonly appended: Set<RecordId>;
+  readonly appended: Map<RecordId, LocalCopy>;
 }
 
-function takeVersion(d: PollerDeps, v: ObservedVersion, { stats, appended }: PageTally): void {
+/** Stores a local copy, keeping the page's view of it current. */
+function putCopy(d: PollerDeps, tally: PageTally, copy: LocalCopy): void {
+  d.bridge.putLocal(d.form.source, copy);
+  if (tally.appended.has(copy.record)) tally.appended.set(copy.record, copy);
+}
+
+function takeVersion(d: PollerDeps, v: ObservedVersion, tally: PageTally): void {
   const { bridge, form, store, mapping } = d;
+  const { stats } = tally;
   stats.seen += 1;
   const copy = bridge.local(form.source, v.record);
   const live = copy !== undefined && !copy.deleted;
   if (live && copy.instanceId === v.instanceId) {
-    if (copy.localKey !== v.localKey) bridge.putLocal(form.source, { ...copy, localKey: v.localKey });
+    if (copy.localKey !== v.localKey) putCopy(d, tally, { ...copy, localKey: v.localKey });
     return;
   }
-  bridge.putLocal(form.source, { record: v.record, localKey: v.localKey, instanceId: v.instanceId, answers: v.answers, deleted: false });
+  const taken: LocalCopy = { record: v.record, localKey: v.localKey, instanceId: v.instanceId, answers: v.answers, deleted: false };
+  putCopy(d, tally, taken);
   if (wantsFileCheck(mapping, v.answers)) d.files.queueCheck(form.source, v.record, v.files ?? null);
   const planned = bridge.outbox(form.source, v.record)?.plan;
   if (planned && planned.instanceId === v.instanceId) {
@@ -95,15 +103,17 @@ function takeVersion(d: PollerDeps, v: ObservedVersion, { stats, appended }: Pag
   // A version with no mapped change (a field we do not replicate was edited) still revives a record deleted elsewhere.
   if (Object.keys(fields).length === 0 && known && isAlive(known)) return;
   store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(known), fields });
-  appended.add(v.record);
+  tally.appended.set(v.record, taken);
   stats.events += 1;
 }
 
-function takeGone(d: PollerDeps, localKey: string, record: RecordId, { stats, appended }: PageTally): void {
+function takeGone(d: PollerDeps, localKey: string, record: RecordId, tally: PageTally): void {
   const { bridge, form, store, mapping } = d;
+  const { stats } = tally;
   const copy = bridge.local(form.source, record);
   if (!copy || copy.deleted) return;
-  bridge.putLocal(form.source, { ...copy, deleted: true, localKey });
+  const gone: LocalCopy = { ...copy, deleted: true, localKey };
+  putCopy(d, tally, gone);
   const planned = bridge.outbox(form.source, record)?.plan;
   if (planned?.action === "delete") {
     stats.echoes += 1;
@@ -113,7 +123,7 @@ function takeGone(d: PollerDeps, localKey: string, record: RecordId, { stats, ap
   const known = store.getRecord(record);
   if (known && !isAlive(known)) return; // already deleted in the converged view
   store.append({ kind: "delete", record, type: mapping.type, base: baseOf(known) });
-  appended.add(record);
+  tally.appended.set(record, gone);
   stats.events += 1;
 }
 
@@ -125,7 +135,7 @@ export async function pollForm(d: PollerDeps): Promise<Result<PollStats>> {
   const onPage = (items: readonly PollItem[], cursor?: unknown): void => {
     store.atomically(() => {
       const before = store.viewChangeSeq();
-      const tally: PageTally = { stats, appended: new Set() };
+      const tally: PageTally = { stats, appended: new Map() };
       let byKey: Map<string, { record: RecordId }> | undefined;
       for (const it of items) {
         if (it.kind === "version") takeVersion(d, it.version, tally);

@@ -20,7 +20,7 @@ import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { RecordId } from "../engine/ids.js";
 import type { RecordState } from "../engine/record-state.js";
 import type { BridgeFiles } from "./bridge-files.js";
-import type { BridgeStore, OutboxEntry, WritePlan } from "./bridge-store.js";
+import type { BridgeStore, LocalCopy, OutboxEntry, WritePlan } from "./bridge-store.js";
 import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retryDelay, WRITE_BATCH, WRITE_CONCURRENCY } from "./constants.js";
 import { noteSent, outgoingFiles, wakeArrived } from "./file-writer.js";
 import type { LocalForm, OutgoingFile } from "./local-form.js";
@@ -50,9 +50,9 @@ export interface WriterDeps {
 /** Where the writer of `source` stands in the view's change sequence (a bridge cursor). */
 export const writeCursorKey = (source: string): string => `write:${source}`;
 
-/** Queues `state`'s record if the local server lacks what it says; true if it did. */
-function enqueueIfNeeded(d: Omit<WriterDeps, "requestPoll">, state: RecordState): boolean {
-  if (!recordNeedsWrite(d, state, d.bridge.local(d.form.source, state.record))) return false;
+/** Queues `state`'s record if the local server (whose copy is `copy`) lacks what it says; true if it did. */
+function enqueueIfNeeded(d: Omit<WriterDeps, "requestPoll">, state: RecordState, copy: LocalCopy | undefined): boolean {
+  if (!recordNeedsWrite(d, state, copy)) return false;
   d.bridge.markDirty(d.form.source, state.record, d.now());
   return true;
 }
@@ -67,7 +67,7 @@ export function enqueueChanges(d: WriterDeps): number {
     const batch = store.changedRecords(after, ENQUEUE_BATCH, [mapping.type]);
     if (batch.length === 0) return queued;
     store.atomically(() => {
-      for (const { state } of batch) if (enqueueIfNeeded(d, state)) queued += 1;
+      for (const { state } of batch) if (enqueueIfNeeded(d, state, bridge.local(d.form.source, state.record))) queued += 1;
       bridge.setCursor(key, batch[batch.length - 1]!.change);
     });
   }
@@ -75,18 +75,19 @@ export function enqueueChanges(d: WriterDeps): number {
 
 /**
  * Call inside the transaction in which the poller appended events for
- * `records`, and only if the writer's cursor stood at `before`, the end of
- * the change sequence, when it began: those appends made every change since,
- * so this does exactly what enqueueChanges would do next, without reading
- * each record back from the change log. Moves the writer's cursor past them.
+ * `records` (with the local copies they now have), and only if the
+ * writer's cursor stood at `before`, the end of the change sequence, when it
+ * began: those appends made every change since, so this does exactly what
+ * enqueueChanges would do next, without reading each record back from the
+ * change log. Moves the writer's cursor past them.
  */
-export function enqueueOwnChanges(d: Omit<WriterDeps, "requestPoll">, before: number, records: ReadonlySet<RecordId>): void {
+export function enqueueOwnChanges(d: Omit<WriterDeps, "requestPoll">, before: number, records: ReadonlyMap<RecordId, LocalCopy>): void {
   const { store, bridge, mapping } = d;
   const key = writeCursorKey(d.form.source);
   if ((bridge.cursor<number>(key) ?? 0) !== before) return;
-  for (const record of records) {
+  for (const [record, copy] of records) {
     const state = store.getRecord(record);
-    if (state && state.type === mapping.type) enqueueIfNeeded(d, state);
+    if (state && state.type === mapping.type) enqueueIfNeeded(d, state, copy);
   }
   bridge.setCursor(key, store.viewChangeSeq());
 }
