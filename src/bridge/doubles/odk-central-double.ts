@@ -43,7 +43,6 @@ export interface OdkDoubleOptions {
   now?: () => Date;
 }
 
-/** A running (or not yet started) double and the hooks tests use to act as devices and web users on it. */
 /** A media file as a client uploads it: named as the binary answer names it. */
 export interface LocalFile {
   readonly name: string;
@@ -52,6 +51,7 @@ export interface LocalFile {
   readonly type?: string;
 }
 
+/** A running (or not yet started) double and the hooks tests use to act as devices and web users on it. */
 export interface OdkCentralDouble {
   /** Listens on 127.0.0.1 (port 0: any free port); resolves to "http://127.0.0.1:PORT". */
   start(port?: number): Promise<string>;
@@ -90,6 +90,14 @@ export interface OdkCentralDouble {
   readonly requests: { method: string; path: string; status: number }[];
   /** Makes every existing session token invalid (as after expiry); the next call with one gets 401. */
   expireSessions(): void;
+  /**
+   * An admin changes a web user's password (from another session, `odk-cmd user-set-password` or a reset): every session
+   * of the user ends, so its Bearer tokens answer 401.2, and POST /v1/sessions with the old password answers 401.2.
+   * Throws OdkProblem 404.1 for an unknown email.
+   */
+  setPassword(email: string, password: string): void;
+  /** An admin deletes a web user: its sessions end and its logins answer 401.2; its submissions stay. OdkProblem 404.1 if unknown. */
+  deleteUser(email: string): void;
 }
 
 /** Creates a double; call start() to serve it. */
@@ -236,6 +244,14 @@ class CentralDouble implements OdkCentralDouble {
   expireSessions(): void {
     const past = this.store.nowMicros() - 1;
     for (const s of this.store.sessions.values()) s.expiresAt = Math.min(s.expiresAt, past);
+  }
+
+  setPassword(email: string, password: string): void {
+    this.store.setPassword(email, password);
+  }
+
+  deleteUser(email: string): void {
+    this.store.deleteUser(email);
   }
 
   private live(projectId: number, xmlFormId: string, instanceId: string): [OdkForm, ReturnType<OdkStore["submission"]>] {
