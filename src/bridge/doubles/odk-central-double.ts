@@ -11,9 +11,10 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { FaultInjector } from "./faults.js";
+import { authenticate } from "./odk-auth.js";
 import {
   isJsonContent, matchRoute, problemReply, readBody, sendReply,
-  type OdkAuth, type OdkReply, type OdkRequest, type OdkRoute,
+  type OdkReply, type OdkRequest, type OdkRoute,
 } from "./odk-http.js";
 import { buildInstanceXml, parseEnvelope, readAnswers, type Answers } from "./odk-instances.js";
 import { currentDef, currentFormDef, type OdkActor, type OdkForm, type OdkSubmission } from "./odk-model.js";
@@ -289,34 +290,4 @@ function parseRequest(req: IncomingMessage, body: Buffer): OdkRequest {
     path: rawPath.length > 1 ? rawPath.replace(/\/$/, "") : rawPath,
     query: new URLSearchParams(q < 0 ? "" : rest.slice(q + 1)),
   };
-}
-
-/** Bearer first, then Basic (HTTPS only, per X-Forwarded-Proto), then the session cookie (HTTPS only); anything else is 401.2. */
-function authenticate(store: OdkStore, req: OdkRequest): OdkAuth {
-  const header = req.headers.authorization;
-  const https = req.headers["x-forwarded-proto"] === "https";
-  if (header !== undefined && header !== "") {
-    if (header.startsWith("Bearer ")) {
-      const session = store.sessionFor(header.slice(7));
-      if (session === undefined) throw problems.authenticationFailed();
-      return { actor: session.actor, session };
-    }
-    if (header.startsWith("Basic ")) {
-      if (!https) throw problems.httpsOnly();
-      const m = /^([^:]+):(.+)$/.exec(Buffer.from(header.slice(6), "base64").toString("utf8"));
-      const user = m === null ? undefined : store.users.find((u) => u.email === m[1] && u.password === m[2]);
-      if (user === undefined) throw problems.authenticationFailed();
-      return { actor: user.actor, session: null };
-    }
-    throw problems.authenticationFailed();
-  }
-  const cookie = req.headers.cookie;
-  if (cookie !== undefined) {
-    if (!https) throw problems.httpsOnly();
-    const token = /(?:^|;\s*)session=([^;]*)/.exec(cookie)?.[1];
-    const session = token === undefined ? undefined : store.sessionFor(decodeURIComponent(token));
-    if (session === undefined) throw problems.authenticationFailed();
-    return { actor: session.actor, session };
-  }
-  throw problems.authenticationFailed();
 }
