@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createOdkCentralDouble } from "../src/bridge/doubles/odk-central-double.js";
+import { OdkProblem } from "../src/bridge/doubles/odk-problems.js";
 import { asPage, asProblem, asRow, asRows, household, startSite, USER, type Row, type Site } from "./support/odk-double-client.js";
 
 let site: Site;
@@ -58,6 +60,47 @@ describe("ODK Central double: sessions", () => {
     assert.equal(asProblem(r).code, 401.2);
     assert.equal((await site.login()).status, 200);
     assert.equal((await site.get("/v1/projects")).status, 200);
+  });
+
+  it("a password an admin changes ends the user's sessions: the token and the old password get 401.2, the new password logs in", async () => {
+    const first = site.token;
+    const second = await site.login();
+    assert.equal(second.status, 200);
+    site.double.setPassword(USER.email, "n3w-pass!");
+    for (const token of [first, site.token]) {
+      const r = await site.call("GET", "/v1/projects", { headers: { authorization: `Bearer ${token}` } });
+      assert.deepEqual([r.status, asProblem(r).code], [401, 401.2], "a session of the user from before the change");
+    }
+    const old = await site.login();
+    assert.deepEqual(old.body, { message: "Could not authenticate with the provided credentials.", code: 401.2 });
+    const fresh = await site.call("POST", "/v1/sessions", { body: JSON.stringify({ email: USER.email, password: "n3w-pass!" }), type: "application/json" });
+    assert.equal(fresh.status, 200);
+    site.token = String(asRow(fresh.body).token);
+    assert.equal((await site.get("/v1/projects")).status, 200);
+    site.double.setPassword(USER.email, USER.password);
+    assert.equal((await site.get("/v1/projects")).status, 401, "changing it back ends that session too");
+    assert.equal((await site.login()).status, 200);
+    assert.throws(() => site.double.setPassword("nobody@example.test", "x"), (e: unknown) => e instanceof OdkProblem && e.code === 404.1);
+  });
+
+  it("a deleted user's sessions end and its login answers 401.2, while another user's session lives on", async () => {
+    const other = { email: "other@example.test", password: "other-pass" };
+    const double = createOdkCentralDouble({ users: [USER, other] });
+    const url = await double.start(0);
+    try {
+      const login = async (u: { email: string; password: string }) =>
+        fetch(`${url}/v1/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(u) });
+      const tokenOf = async (u: { email: string; password: string }) => ((await (await login(u)).json()) as { token: string }).token;
+      const [mine, theirs] = [await tokenOf(USER), await tokenOf(other)];
+      double.deleteUser(USER.email);
+      const projects = (token: string) => fetch(`${url}/v1/projects`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await projects(mine)).status, 401);
+      assert.equal((await projects(theirs)).status, 200);
+      const refused = await login(USER);
+      assert.deepEqual([refused.status, ((await refused.json()) as Row).code], [401, 401.2]);
+    } finally {
+      await double.stop();
+    }
   });
 
   it("ends the current session on DELETE /v1/sessions/current", async () => {

@@ -4,10 +4,15 @@
  * 401; OData for reading, REST for writing. App Users cannot read
  * submissions, so the bridge needs a User with the project's manager role.
  * Every call returns a Result; nothing here retries except that one re-login.
+ * A login Central refuses (401: the password changed, the user deleted) is
+ * not asked again for AUTH_PAUSE_MS: every call meanwhile fails with it, so
+ * polls and writes never turn into a stream of logins (each a bcrypt at
+ * Central). A restart (a new client) logs in at once.
  */
 import { z } from "zod";
+import { AUTH_PAUSE_MS } from "./constants.js";
 import { createHttpClient, type HttpFile, type HttpOutcome, type HttpRequest, type HttpResponse } from "./http-client.js";
-import { classifyFailure, excerpt, fail, ok, parseJson, type Result } from "./upstream.js";
+import { classifyFailure, excerpt, fail, ok, parseJson, type Result, type UpstreamError } from "./upstream.js";
 
 export interface OdkClientOptions {
   /** Central's base URL, e.g. `https://central.example` (the API is under /v1). */
@@ -79,30 +84,53 @@ function odkDetail(res: HttpResponse): { message: string; code: number | null } 
   }
 }
 
+/** Central's 401 to POST /v1/sessions (401.2 for a wrong password and for a deleted user alike), worded for the admin. */
+function loginRefused(options: OdkClientOptions, res: HttpResponse): UpstreamError {
+  return {
+    kind: "auth",
+    status: res.status,
+    message: `ODK Central refused the login of ${options.email} (POST /v1/sessions: ${odkDetail(res).message}) at ${options.url}; `
+      + "its password may have been changed or the user deleted there: check server.email and server.password in the config "
+      + `(or the environment variables they name) and restart meshlogd; until then the login is tried every ${AUTH_PAUSE_MS / 60_000} minutes`,
+  };
+}
+
 export function createOdkClient(options: OdkClientOptions): OdkClient {
   const http = createHttpClient({ baseUrl: options.url, timeoutMs: options.timeoutMs });
   const now = options.now ?? Date.now;
   const base = new URL(http.baseUrl);
   let session: { token: string; expiresAt: number } | null = null;
+  /** The last refused login, answered to every call until `until`. */
+  let refused: { error: UpstreamError; until: number } | null = null;
+  /** The login in flight: calls that need a session at the same time (the write lanes) share it. */
+  let loggingIn: Promise<Result<string>> | null = null;
 
   async function login(): Promise<Result<string>> {
+    if (refused && now() < refused.until) return fail(refused.error);
     const out = await http.send({
       method: "POST",
       url: "/v1/sessions",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: options.email, password: options.password }),
     });
+    if (out.kind === "response" && out.status === 401) {
+      session = null;
+      refused = { error: loginRefused(options, out), until: now() + AUTH_PAUSE_MS };
+      return fail(refused.error);
+    }
     if (out.kind !== "response" || out.status !== 200) return fail(classifyFailure("POST /v1/sessions", out, odkDetail));
     const parsed = parseJson("POST /v1/sessions", out, sessionSchema);
     if (!parsed.ok) return parsed;
+    refused = null;
     const expiresAt = Date.parse(parsed.value.expiresAt);
     session = { token: parsed.value.token, expiresAt: Number.isFinite(expiresAt) ? expiresAt : now() + SESSION_RENEW_MARGIN_MS };
     return ok(session.token);
   }
 
-  async function token(): Promise<Result<string>> {
-    if (session && session.expiresAt - now() > SESSION_RENEW_MARGIN_MS) return ok(session.token);
-    return login();
+  function token(): Promise<Result<string>> {
+    if (session && session.expiresAt - now() > SESSION_RENEW_MARGIN_MS) return Promise.resolve(ok(session.token));
+    loggingIn ??= login().finally(() => (loggingIn = null));
+    return loggingIn;
   }
 
   /** Sends with the session; on a 401 logs in again once (the session may have been revoked or expired early). */
@@ -116,7 +144,8 @@ export function createOdkClient(options: OdkClientOptions): OdkClient {
       if (!t.ok) return t;
       const out = await run({ ...req, headers: { ...req.headers, authorization: `Bearer ${t.value}` } });
       if (out.kind === "response" && out.status === 401 && attempt === 0) {
-        session = null;
+        // Another lane may have logged in anew since this token was sent: drop only the session that was refused.
+        if (session?.token === t.value) session = null;
         continue;
       }
       return ok(out);

@@ -3,7 +3,8 @@
  * KoboToolbox double, one on an ODK Central double, UDP between them) while
  * the servers misbehave — down at start-up, down mid-run, too slow (the
  * request timeout is 2 s here; one write is done at once and answered too
- * late), 5xx, malformed JSON and XML, a revoked token,
+ * late), 5xx, malformed JSON and XML, a revoked token, a Central password
+ * changed by an admin,
  * a person's edit racing our write (410 at Kobo). The bridge's own fault
  * tests (test/bridge-faults.test.ts) cover the write logic in virtual time;
  * these check what a site's operator sees: /api/status `server` and
@@ -21,11 +22,13 @@ import { recordHardening } from "./ledger.js";
 import { serverRecords } from "./support/field-workload.js";
 import { KOBO_UID, makeProcessWorld, type ProcessWorld } from "./support/process-sites.js";
 import { retryOutbox, siteStatus, waitConverged, type SiteStatus } from "./support/site-api.js";
+import { ODK_USER } from "../support/bridge-sites.js";
 import { spawnSite, type SiteChild } from "../support/site-child.js";
 
 /** Long enough for a write retried after the first back-off (5 s ± 20 %) and a radio round trip. */
 const CONVERGE_MS = 60_000;
 const NEW_TOKEN = "fedcba9876543210fedcba9876543210fedcba98";
+const NEW_PASSWORD = "a new passphrase set by the Central admin";
 
 describe("hardening: upstream faults at the site", () => {
   let w: ProcessWorld;
@@ -61,6 +64,11 @@ describe("hardening: upstream faults at the site", () => {
       assert.equal(s.count, s.records.size, `no record twice at ${w.sites[i].name}'s server`);
       for (const id of ids) assert.ok(s.records.has(id), `${id} reached ${w.sites[i].name}'s server`);
     }
+  };
+  /** Waits until site i has finished `n` more poll rounds (its form's lastPollAt moved n times). */
+  const pollRoundsPass = async (i: 0 | 1, n: number): Promise<void> => {
+    const seen = new Set<string | null>([(await siteStatus(urls[i]!)).forms[0]?.lastPollAt ?? null]);
+    await waitFor(`${n} more poll rounds at ${w.sites[i].name}`, async () => seen.add((await siteStatus(urls[i]!)).forms[0]?.lastPollAt ?? null).size > n);
   };
   /** Runs a scenario and records it in the ledger, as failed if it throws. */
   const scenario = async (tried: string, held: string, body: () => Promise<void>): Promise<void> => {
@@ -170,6 +178,29 @@ describe("hardening: upstream faults at the site", () => {
         // The write waits out a 15-minute pause after a 401; the restart must try it at once.
         await waitConverged(w, urls, CONVERGE_MS);
         heldEverywhere([id]);
+      }));
+
+  it("a Central password changed while the site runs: the refused login is named and not retried per poll or write; a restart with the new password writes what waited", () =>
+    scenario("an admin changes the ODK Central user's password (ending its sessions) while a record from Kobo waits to be written and one is submitted at Central; 5 more poll rounds; retry pressed with the old password; site restarted with the new one",
+      "attention says Central refused the login of the user and to check server.email and server.password in the config, for polls and writes; one refused POST /v1/sessions in all (none per poll round or retried write); both records kept; after the restart one login, the write lands at once, both servers converge",
+      async () => {
+        const logins = () => w.odk.requests.filter((r) => r.method === "POST" && r.path === "/v1/sessions").map((r) => r.status);
+        const from = logins().length;
+        w.odk.setPassword(ODK_USER.email, NEW_PASSWORD);
+        const ids = [submitAt(0), submitAt(1)];
+        const refused = /^(Polling|Writing to) .* fails: HTTP 401: ODK Central refused the login of bridge@example\.test .*check server\.email and server\.password in the config/;
+        await statusWhen(1, "the Central site to report the refused login for polls and writes",
+          (s) => s.attention.filter((a) => refused.test(a)).length === 2 && s.outbox.failed === 1);
+        await pollRoundsPass(1, 5);
+        assert.ok(await retryOutbox(urls[1]!) >= 1, "the retry button makes the failed write due");
+        await statusWhen(1, "the retried write to fail again", (s) => s.outbox.failed === 1 && attentionMatching(refused)(s));
+        // The refusal is kept for AUTH_PAUSE_MS (15 min, far longer than this scenario): one login, however many polls and writes.
+        assert.deepEqual(logins().slice(from), [401], "one refused login while the site ran with the old password");
+        await stop(1);
+        await start(1, { ODK_PASSWORD: NEW_PASSWORD });
+        await waitConverged(w, urls, CONVERGE_MS);
+        heldEverywhere(ids);
+        assert.deepEqual(logins().slice(from), [401, 200], "the restarted site logged in once with the new password");
       }));
 
   it("a person's edit racing our edit at Kobo (410): theirs is read in, ours is made again on top, nothing is lost", () =>

@@ -11,9 +11,10 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { FaultInjector } from "./faults.js";
+import { authenticate } from "./odk-auth.js";
 import {
   isJsonContent, matchRoute, problemReply, readBody, sendReply,
-  type OdkAuth, type OdkReply, type OdkRequest, type OdkRoute,
+  type OdkReply, type OdkRequest, type OdkRoute,
 } from "./odk-http.js";
 import { buildInstanceXml, parseEnvelope, readAnswers, type Answers } from "./odk-instances.js";
 import { currentDef, currentFormDef, type OdkActor, type OdkForm, type OdkSubmission } from "./odk-model.js";
@@ -43,7 +44,6 @@ export interface OdkDoubleOptions {
   now?: () => Date;
 }
 
-/** A running (or not yet started) double and the hooks tests use to act as devices and web users on it. */
 /** A media file as a client uploads it: named as the binary answer names it. */
 export interface LocalFile {
   readonly name: string;
@@ -52,6 +52,7 @@ export interface LocalFile {
   readonly type?: string;
 }
 
+/** A running (or not yet started) double and the hooks tests use to act as devices and web users on it. */
 export interface OdkCentralDouble {
   /** Listens on 127.0.0.1 (port 0: any free port); resolves to "http://127.0.0.1:PORT". */
   start(port?: number): Promise<string>;
@@ -90,6 +91,14 @@ export interface OdkCentralDouble {
   readonly requests: { method: string; path: string; status: number }[];
   /** Makes every existing session token invalid (as after expiry); the next call with one gets 401. */
   expireSessions(): void;
+  /**
+   * An admin changes a web user's password (from another session, `odk-cmd user-set-password` or a reset): every session
+   * of the user ends, so its Bearer tokens answer 401.2, and POST /v1/sessions with the old password answers 401.2.
+   * Throws OdkProblem 404.1 for an unknown email.
+   */
+  setPassword(email: string, password: string): void;
+  /** An admin deletes a web user: its sessions end and its logins answer 401.2; its submissions stay. OdkProblem 404.1 if unknown. */
+  deleteUser(email: string): void;
 }
 
 /** Creates a double; call start() to serve it. */
@@ -238,6 +247,14 @@ class CentralDouble implements OdkCentralDouble {
     for (const s of this.store.sessions.values()) s.expiresAt = Math.min(s.expiresAt, past);
   }
 
+  setPassword(email: string, password: string): void {
+    this.store.setPassword(email, password);
+  }
+
+  deleteUser(email: string): void {
+    this.store.deleteUser(email);
+  }
+
   private live(projectId: number, xmlFormId: string, instanceId: string): [OdkForm, ReturnType<OdkStore["submission"]>] {
     const form = this.store.form(projectId, xmlFormId);
     return [form, this.store.submission(form, instanceId)];
@@ -273,34 +290,4 @@ function parseRequest(req: IncomingMessage, body: Buffer): OdkRequest {
     path: rawPath.length > 1 ? rawPath.replace(/\/$/, "") : rawPath,
     query: new URLSearchParams(q < 0 ? "" : rest.slice(q + 1)),
   };
-}
-
-/** Bearer first, then Basic (HTTPS only, per X-Forwarded-Proto), then the session cookie (HTTPS only); anything else is 401.2. */
-function authenticate(store: OdkStore, req: OdkRequest): OdkAuth {
-  const header = req.headers.authorization;
-  const https = req.headers["x-forwarded-proto"] === "https";
-  if (header !== undefined && header !== "") {
-    if (header.startsWith("Bearer ")) {
-      const session = store.sessionFor(header.slice(7));
-      if (session === undefined) throw problems.authenticationFailed();
-      return { actor: session.actor, session };
-    }
-    if (header.startsWith("Basic ")) {
-      if (!https) throw problems.httpsOnly();
-      const m = /^([^:]+):(.+)$/.exec(Buffer.from(header.slice(6), "base64").toString("utf8"));
-      const user = m === null ? undefined : store.users.find((u) => u.email === m[1] && u.password === m[2]);
-      if (user === undefined) throw problems.authenticationFailed();
-      return { actor: user.actor, session: null };
-    }
-    throw problems.authenticationFailed();
-  }
-  const cookie = req.headers.cookie;
-  if (cookie !== undefined) {
-    if (!https) throw problems.httpsOnly();
-    const token = /(?:^|;\s*)session=([^;]*)/.exec(cookie)?.[1];
-    const session = token === undefined ? undefined : store.sessionFor(decodeURIComponent(token));
-    if (session === undefined) throw problems.authenticationFailed();
-    return { actor: session.actor, session };
-  }
-  throw problems.authenticationFailed();
 }

@@ -33,7 +33,8 @@ export interface OdkActor {
 export interface OdkUser {
   readonly actor: OdkActor;
   readonly email: string;
-  readonly password: string;
+  /** Changed only through OdkStore.setPassword, which also ends the user's sessions. */
+  password: string;
 }
 
 /** A Bearer session; invalid once `expiresAt` has passed. */

@@ -73,6 +73,34 @@ export class OdkStore {
     return session;
   }
 
+  /** A web user by email; 404.1 when there is none (or it was deleted), as Central's getByEmail + getOrNotFound. */
+  user(email: string): OdkUser {
+    const user = this.users.find((u) => u.email === email);
+    if (user === undefined) throw problems.notFound();
+    return user;
+  }
+
+  /**
+   * A new password, set from outside the user's own sessions (another admin, `odk-cmd user-set-password`, a reset):
+   * Central then deletes every session of the user (Sessions.terminateByActorId), so Bearer tokens in use answer 401.2.
+   */
+  setPassword(email: string, password: string): void {
+    const user = this.user(email);
+    user.password = password;
+    this.terminateSessions(user.actor);
+  }
+
+  /** Central's Actors.del: the user can no longer log in (getByEmail skips deleted actors) and its sessions end; what it submitted stays. */
+  deleteUser(email: string): void {
+    const user = this.user(email);
+    this.users.splice(this.users.indexOf(user), 1);
+    this.terminateSessions(user.actor);
+  }
+
+  private terminateSessions(actor: OdkActor): void {
+    for (const [token, s] of this.sessions) if (s.actor.id === actor.id) this.sessions.delete(token);
+  }
+
   /** The live session for a token, if any (expired ones are as good as absent). */
   sessionFor(token: string): OdkSession | undefined {
     const s = this.sessions.get(token);

@@ -16,7 +16,7 @@ import { HTTP_TOKEN, type ProcessWorld } from "./process-sites.js";
 export interface SiteStatus {
   readonly server: { state: string; error: string | null };
   readonly outbox: { pending: number; written: number; failed: number };
-  readonly forms: readonly { lastPollError: string | null; lastWriteError: string | null }[];
+  readonly forms: readonly { lastPollAt: string | null; lastPollError: string | null; lastWriteError: string | null }[];
   readonly attention: readonly string[];
 }
 
