@@ -25,6 +25,7 @@ import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retr
 import { noteSent, outgoingFiles, wakeArrived } from "./file-writer.js";
 import type { LocalForm, OutgoingFile } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
+import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { fileDeps, planWrite, recordNeedsWrite, type Planned } from "./write-plan.js";
 import { describeError, isTransient, ok, type Result, type UpstreamError } from "./upstream.js";
 import { XmlError } from "./xml.js";
@@ -112,11 +113,11 @@ async function sendPlan(form: LocalForm, record: RecordId, p: WritePlan, files: 
   }
 }
 
-/** Records a landed write; returns the follow-up plan when files still go apart (Central), persisted as pending. */
-function landed(d: WriterDeps, e: OutboxEntry, p: WritePlan): WritePlan | null {
+/** Records a landed write (in the pass's next group commit); returns the follow-up plan when files still go apart (Central), persisted as pending. */
+function landed(d: WriterDeps, gc: GroupCommit, e: OutboxEntry, p: WritePlan): Promise<WritePlan | null> {
   const { store, bridge, form } = d;
   const now = d.now();
-  return store.atomically(() => {
+  return gc.run(() => {
     const localKey = p.localKey ?? (form.source.startsWith("odk:") ? e.record : "");
     const instanceId = p.instanceId ?? bridge.local(form.source, e.record)?.instanceId ?? "";
     bridge.putLocal(form.source, { record: e.record, localKey, instanceId, answers: p.answers, deleted: p.action === "delete" });
@@ -175,16 +176,18 @@ function recordFailure(d: WriterDeps, e: OutboxEntry, err: UpstreamError, keepPl
   });
 }
 
-/** Makes the entry's plan, unless it has one already (a retry sends the same bytes). */
-async function ensurePlan(d: WriterDeps, e: OutboxEntry, stats: WriteStats): Promise<WritePlan | null> {
-  if (e.plan) return e.plan;
-  let planned: Result<Planned>;
+/** Plans the write of `e`'s record; a submission XML that cannot be read is a failure, not a crash. */
+async function computePlan(d: WriterDeps, e: OutboxEntry): Promise<Result<Planned>> {
   try {
-    planned = await planWrite(d, e.record);
+    return await planWrite(d, e.record);
   } catch (err) {
     if (!(err instanceof XmlError)) throw err;
-    planned = { ok: false, error: { kind: "bad-response", message: `${d.form.describe}: the submission's XML: ${err.message}` } };
+    return { ok: false, error: { kind: "bad-response", message: `${d.form.describe}: the submission's XML: ${err.message}` } };
   }
+}
+
+/** Stores what planning `e` gave; returns the plan to send, if any. */
+function keepPlan(d: WriterDeps, e: OutboxEntry, planned: Result<Planned>, stats: WriteStats): WritePlan | null {
   if (!planned.ok) return void (recordFailure(d, e, planned.error, false), (stats.failed += 1)), null;
   if (planned.value === "wait") return void (stats.deferred += 1), null;
   if (planned.value === "nothing") return void d.bridge.markWritten(d.form.source, e.record, d.now()), null;
@@ -192,8 +195,34 @@ async function ensurePlan(d: WriterDeps, e: OutboxEntry, stats: WriteStats): Pro
   return planned.value;
 }
 
+/**
+ * Plans every due entry that has none yet (a retry keeps its plan, so it
+ * sends the same bytes), WRITE_CONCURRENCY at a time, then stores all the
+ * plans in one transaction (one disk wait) before any of them is sent.
+ */
+async function planAll(d: WriterDeps, due: readonly OutboxEntry[], stats: WriteStats): Promise<[OutboxEntry, WritePlan][]> {
+  const fresh = due.filter((e) => !e.plan);
+  const planned: Result<Planned>[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < fresh.length) {
+      const i = next++;
+      planned[i] = await computePlan(d, fresh[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, fresh.length) }, lane));
+  const out: [OutboxEntry, WritePlan][] = due.filter((e) => e.plan).map((e) => [e, e.plan!]);
+  d.store.atomically(() => {
+    fresh.forEach((e, i) => {
+      const plan = keepPlan(d, e, planned[i]!, stats);
+      if (plan) out.push([e, plan]);
+    });
+  });
+  return out;
+}
+
 /** Sends one plan; returns the follow-up plan to send next (Central's files after the XML), or null when done or failed. */
-async function sendOne(d: WriterDeps, e: OutboxEntry, plan: WritePlan, stats: WriteStats): Promise<WritePlan | null> {
+async function sendOne(d: WriterDeps, gc: GroupCommit, e: OutboxEntry, plan: WritePlan, stats: WriteStats): Promise<WritePlan | null> {
   const files = carriesFiles(d.form, plan) ? outgoingFiles(d.store, plan.files) : [];
   if ("missing" in files) {
     // The plan named bytes the blob store no longer has: plan again from what is here now.
@@ -208,7 +237,7 @@ async function sendOne(d: WriterDeps, e: OutboxEntry, plan: WritePlan, stats: Wr
   let outcome: "landed" | "raced" | UpstreamError = sent.ok ? "landed" : sent.error;
   if (!sent.ok && isConflict(sent.error)) outcome = await resolveConflict(d, e, plan, sent.error);
   if (outcome === "landed") {
-    const next = landed(d, e, plan);
+    const next = await landed(d, gc, e, plan);
     if (!next) stats.written += 1;
     return next;
   }
@@ -221,25 +250,25 @@ async function sendOne(d: WriterDeps, e: OutboxEntry, plan: WritePlan, stats: Wr
   return null;
 }
 
-async function processEntry(d: WriterDeps, e: OutboxEntry, stats: WriteStats): Promise<void> {
-  let plan = await ensurePlan(d, e, stats);
-  while (plan) plan = await sendOne(d, e, plan, stats);
-}
-
 /**
- * One write pass over one form: fill the outbox, then write what is due,
- * WRITE_CONCURRENCY records at a time (each entry is one record, so writes in
- * flight never touch the same submission).
+ * One write pass over one form: fill the outbox, plan what is due, then
+ * send it WRITE_CONCURRENCY records at a time (each entry is one record, so
+ * writes in flight never touch the same submission). What landed is
+ * recorded by group commit (group-commit.ts).
  */
 export async function writeForm(d: WriterDeps): Promise<WriteStats> {
   wakeArrived(fileDeps(d), (record) => d.bridge.markDirty(d.form.source, record, d.now()));
   enqueueChanges(d);
   const stats: WriteStats = { written: 0, failed: 0, deferred: 0 };
-  const due = d.bridge.due(d.form.source, d.now(), WRITE_BATCH);
+  const toSend = await planAll(d, d.bridge.due(d.form.source, d.now(), WRITE_BATCH), stats);
+  const gc = createGroupCommit(d.store);
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < due.length) await processEntry(d, due[next++]!, stats);
+    while (next < toSend.length) {
+      const [e, first] = toSend[next++]!;
+      for (let plan: WritePlan | null = first; plan; ) plan = await sendOne(d, gc, e, plan, stats);
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, due.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, toSend.length) }, lane));
   return stats;
 }
