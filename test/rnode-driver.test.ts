@@ -44,6 +44,7 @@ describe("RNode driver: bringing the device up", () => {
         txQueued: 0,
         txDropped: 0,
         reconnects: 0,
+        resets: 0,
       },
     );
     assert.equal(device.settings.online, true);

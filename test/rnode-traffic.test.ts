@@ -38,6 +38,7 @@ describe("RNode driver: receiving", () => {
       { bytes: Uint8Array.of(0xbb) },
       { bytes: Uint8Array.of(0xcc), snr: 2 },
     ]);
+    assert.equal(link.status().dropped["kiss-unknown-command"], 1, "the 0x77 frame");
   });
 
   it("reassembles a 300-byte frame the other device split into two LoRa packets", async () => {
@@ -94,6 +95,7 @@ describe("RNode driver: device faults", () => {
     await rig.time.until(() => linkB.received.length === 1);
     assert.deepEqual(bytesOf(linkB.received), [[42]]);
     assert.equal(linkA.status().details?.reconnects, 0, "the port stayed open");
+    assert.equal(linkA.status().details?.resets, 1, "the reset is counted");
   });
 
   it("re-initialises on ERROR_INITRADIO but stays up on ERROR_MEMORY_LOW, counting both", async () => {

@@ -32,6 +32,9 @@ export const RECONNECT_MAX_MS = 30_000;
 /** ±20 % so links that lost their devices together do not retry in lockstep. */
 const RECONNECT_JITTER = 0.2;
 
+/** Command bytes the driver understands; a frame with any other is noise on the line (or a newer firmware's report) and is counted. */
+const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(Command));
+
 /** Radio off, then "host left": `C0 06 00 C0 0A FF C0`, what Reticulum sends on detach. */
 export const GOODBYE: Uint8Array = encodeKissFrames([
   { command: Command.RADIO_STATE, payload: Uint8Array.of(RADIO_OFF) },
@@ -82,7 +85,8 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   const telemetry = new RNodeTelemetry();
   const airtimeMs = (bytes: number): number => rnodeFrameAirtimeMs(bytes, settings);
   const pacer = new TxPacer(clock, airtimeMs, options.txQueueFrames ?? TX_QUEUE_FRAMES);
-  const counts = { framesReceived: 0, bytesReceived: 0, reconnects: 0 };
+  /** `resets`: the device announced a reset while up (watchdog, brown-out) and was brought up again on the open port. */
+  const counts = { framesReceived: 0, bytesReceived: 0, reconnects: 0, resets: 0, unknownCommands: 0 };
   let receiver: (frame: ReceivedFrame) => void = () => {};
   let state: State = "down";
   let reason: string | undefined = "not started yet";
@@ -107,8 +111,9 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   }
 
   function handleFrame(frame: KissFrame): void {
+    if (!KNOWN_COMMANDS.has(frame.command)) counts.unknownCommands++;
     if (frame.command === Command.ERROR) onDeviceError(frame.payload[0]);
-    if (frame.command === Command.RESET && frame.payload[0] === RESET_BYTE) reinitialise("the RNode reset itself");
+    if (frame.command === Command.RESET && frame.payload[0] === RESET_BYTE && reinitialise("the RNode reset itself")) counts.resets++;
     const received = telemetry.take(frame);
     if (!received) return;
     counts.framesReceived++;
@@ -171,12 +176,14 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     retryLater(`the RNode on ${path} went away (${why})`);
   }
 
-  function reinitialise(why: string): void {
+  /** Brings an up device up again on its open port; false when it was not up (a handshake already deals with it). */
+  function reinitialise(why: string): boolean {
     const p = port;
-    if (state !== "up" || !p || initialising) return;
+    if (state !== "up" || !p || initialising) return false;
     pacer.pause();
     setState("down", `${why}; re-initialising`);
     void initialise(p).then((err) => (err ? recover(err) : undefined));
+    return true;
   }
 
   async function dropPort(): Promise<void> {
@@ -268,13 +275,14 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
         framesReceived: counts.framesReceived,
         bytesSent: pacer.counts.bytesSent,
         bytesReceived: counts.bytesReceived,
-        dropped: { "kiss-oversize": k.oversize, "kiss-bad-escape": k.badEscapes, "kiss-partial-timeout": k.timedOut },
+        dropped: { "kiss-oversize": k.oversize, "kiss-bad-escape": k.badEscapes, "kiss-partial-timeout": k.timedOut, "kiss-unknown-command": counts.unknownCommands },
         details: {
           ...(device ? describeDevice(device, readBack) : {}),
           ...telemetry.snapshot(),
           txQueued: pacer.queued,
           txDropped: pacer.counts.dropped,
           reconnects: counts.reconnects,
+          resets: counts.resets,
         },
       };
     },
