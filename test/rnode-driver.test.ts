@@ -43,6 +43,7 @@ describe("RNode driver: bringing the device up", () => {
         errors: {},
         txQueued: 0,
         txDropped: 0,
+        txExpired: 0,
         reconnects: 0,
         resets: 0,
       },

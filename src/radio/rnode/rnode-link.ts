@@ -21,9 +21,9 @@ import { RNodeTelemetry } from "./telemetry.js";
 import { TxPacer } from "./tx-pacer.js";
 
 export { probeRNode, type ProbeResult } from "./probe.js";
-export { TX_MARGIN_MS } from "./tx-pacer.js";
+export { TX_MARGIN_MS, TX_MAX_WAIT_MS } from "./tx-pacer.js";
 
-/** Frames held while the radio is busy or the device is away; beyond this the newest are dropped. */
+/** Frames held while the radio is busy or the device is away; beyond this the newest are dropped (and any that wait over TX_MAX_WAIT_MS). */
 export const TX_QUEUE_FRAMES = 64;
 /** A replugged USB serial device reappears within a second or two. */
 export const RECONNECT_INITIAL_MS = 1_000;
@@ -57,6 +57,8 @@ export interface RNodeLinkOptions {
   readonly reconnectInitialMs?: number;
   readonly reconnectMaxMs?: number;
   readonly txQueueFrames?: number;
+  /** Longest a frame may wait for the device before it is dropped (TX_MAX_WAIT_MS). */
+  readonly txMaxWaitMs?: number;
 }
 
 type State = LinkStatus["state"];
@@ -73,7 +75,8 @@ async function defaultBinding(): Promise<BindingInterface> {
  * settings refused); after a failed start the link stays down until started
  * again. Once up, losing the device is never thrown: the status says "down"
  * and why, and the link reconnects with back-off. Frames sent while down or
- * stopped wait in the queue; `stop()` then `start()` resumes with them.
+ * stopped wait in the queue, for at most TX_MAX_WAIT_MS (older ones are
+ * dropped, counted as txExpired); `stop()` then `start()` resumes with them.
  * `mtu` is 254, one LoRa packet.
  */
 export function createRNodeLink(options: RNodeLinkOptions): Link {
@@ -84,7 +87,7 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   const decoder = new KissDecoder({ now: () => clock.now() });
   const telemetry = new RNodeTelemetry();
   const airtimeMs = (bytes: number): number => rnodeFrameAirtimeMs(bytes, settings);
-  const pacer = new TxPacer(clock, airtimeMs, options.txQueueFrames ?? TX_QUEUE_FRAMES);
+  const pacer = new TxPacer(clock, airtimeMs, options.txQueueFrames ?? TX_QUEUE_FRAMES, options.txMaxWaitMs);
   /** `resets`: the device announced a reset while up (watchdog, brown-out) and was brought up again on the open port. */
   const counts = { framesReceived: 0, bytesReceived: 0, reconnects: 0, resets: 0, unknownCommands: 0 };
   let receiver: (frame: ReceivedFrame) => void = () => {};
@@ -281,6 +284,7 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
           ...telemetry.snapshot(),
           txQueued: pacer.queued,
           txDropped: pacer.counts.dropped,
+          txExpired: pacer.counts.expired,
           reconnects: counts.reconnects,
           resets: counts.resets,
         },
