@@ -170,6 +170,8 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     port = opened;
     opened.onFrame(handleFrame);
     opened.onLost((why) => onPortLost(opened, why));
+    // A slow board can take 15 s to answer: the status must not keep saying the port is missing meanwhile.
+    if (state === "down") setState("starting", "the serial port is back; waiting for the RNode to answer");
     return initialise(opened);
   }
 

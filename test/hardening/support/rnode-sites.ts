@@ -126,8 +126,12 @@ async function odkServer(): Promise<Server> {
   };
 }
 
-/** Starts the three sites and waits until every link is up. `seed` drives the air, the devices and the links' jitter. */
-export async function startRadioWorld(seed: number): Promise<RadioWorld> {
+/**
+ * Starts the three sites and waits until every link is up. `seed` drives the
+ * air, the devices and the links' jitter; `bootMs` gives a device's boot time
+ * (default 1 s; an ESP32-S3 board takes over 10 s).
+ */
+export async function startRadioWorld(seed: number, bootMs: Partial<Record<SiteName, number>> = {}): Promise<RadioWorld> {
   const root = mkdtempSync(join(tmpdir(), "meshlogd-rnode-faults-"));
   const clock = scaledClock(SPEED, Date.now());
   const random = seededRandom(seed);
@@ -159,7 +163,7 @@ export async function startRadioWorld(seed: number): Promise<RadioWorld> {
       server: server.config,
       mappings: [{ type: "household", source: server.source }],
     });
-    const device = createVirtualRNode({ path: port, air: medium.attach(name), clock, random });
+    const device = createVirtualRNode({ path: port, air: medium.attach(name), clock, random, ...(bootMs[name] ? { bootDelayMs: bootMs[name] } : {}) });
     const linkLogs: LogLine[] = [];
     const site = createSite({
       config, signer: signers[i]!, dataDir: join(root, name), log: silentLogger, clock, random, manualPolls: true,
