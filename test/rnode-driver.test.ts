@@ -43,7 +43,9 @@ describe("RNode driver: bringing the device up", () => {
         errors: {},
         txQueued: 0,
         txDropped: 0,
+        txExpired: 0,
         reconnects: 0,
+        resets: 0,
       },
     );
     assert.equal(device.settings.online, true);

@@ -38,6 +38,7 @@ describe("RNode driver: receiving", () => {
       { bytes: Uint8Array.of(0xbb) },
       { bytes: Uint8Array.of(0xcc), snr: 2 },
     ]);
+    assert.equal(link.status().dropped["kiss-unknown-command"], 1, "the 0x77 frame");
   });
 
   it("reassembles a 300-byte frame the other device split into two LoRa packets", async () => {
@@ -82,6 +83,21 @@ describe("RNode driver: device faults", () => {
     assert.equal(devA.settings.online, true, "configured again after the replug");
   });
 
+  it("after a long outage drops the frames that waited too long instead of sending them late, and sends the fresh ones", async () => {
+    const { rig, devA, linkA, linkB } = await twoStations();
+    devA.unplug();
+    await rig.time.until(() => linkA.status().state === "down");
+    linkA.send(Uint8Array.of(1)); // its airtime was booked against the duty cycle now, by whoever handed it over
+    linkA.send(Uint8Array.of(2));
+    await rig.time.advance(2 * 3_600_000);
+    linkA.send(Uint8Array.of(3));
+    devA.replug();
+    await rig.time.until(() => linkB.received.length === 1, 60_000);
+    await rig.time.advance(5_000);
+    assert.deepEqual(bytesOf(linkB.received), [[3]]);
+    assert.equal(linkA.status().details?.txExpired, 2);
+  });
+
   it("re-handshakes after the device announces a reset, then carries on", async () => {
     const { rig, devA, linkA, linkB } = await twoStations();
     devA.clearHostBytes();
@@ -94,6 +110,7 @@ describe("RNode driver: device faults", () => {
     await rig.time.until(() => linkB.received.length === 1);
     assert.deepEqual(bytesOf(linkB.received), [[42]]);
     assert.equal(linkA.status().details?.reconnects, 0, "the port stayed open");
+    assert.equal(linkA.status().details?.resets, 1, "the reset is counted");
   });
 
   it("re-initialises on ERROR_INITRADIO but stays up on ERROR_MEMORY_LOW, counting both", async () => {

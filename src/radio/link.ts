@@ -45,7 +45,8 @@ export interface Link {
   /**
    * Hands one frame to the link to transmit. Never throws for a link that is
    * down: a frame sent while the link is down is queued (bounded) and goes out
-   * once it is back, or is dropped and counted when the queue is full. Throws
+   * once it is back, or is dropped and counted when the queue is full (or, for
+   * a radio, when it waited so long that its booked airtime has aged). Throws
    * RangeError when `frame` is longer than `mtu` (a programmer's error).
    */
   send(frame: Uint8Array): void;

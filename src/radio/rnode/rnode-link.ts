@@ -21,9 +21,9 @@ import { RNodeTelemetry } from "./telemetry.js";
 import { TxPacer } from "./tx-pacer.js";
 
 export { probeRNode, type ProbeResult } from "./probe.js";
-export { TX_MARGIN_MS } from "./tx-pacer.js";
+export { TX_MARGIN_MS, TX_MAX_WAIT_MS } from "./tx-pacer.js";
 
-/** Frames held while the radio is busy or the device is away; beyond this the newest are dropped. */
+/** Frames held while the radio is busy or the device is away; beyond this the newest are dropped (and any that wait over TX_MAX_WAIT_MS). */
 export const TX_QUEUE_FRAMES = 64;
 /** A replugged USB serial device reappears within a second or two. */
 export const RECONNECT_INITIAL_MS = 1_000;
@@ -31,6 +31,9 @@ export const RECONNECT_INITIAL_MS = 1_000;
 export const RECONNECT_MAX_MS = 30_000;
 /** ±20 % so links that lost their devices together do not retry in lockstep. */
 const RECONNECT_JITTER = 0.2;
+
+/** Command bytes the driver understands; a frame with any other is noise on the line (or a newer firmware's report) and is counted. */
+const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(Command));
 
 /** Radio off, then "host left": `C0 06 00 C0 0A FF C0`, what Reticulum sends on detach. */
 export const GOODBYE: Uint8Array = encodeKissFrames([
@@ -54,6 +57,8 @@ export interface RNodeLinkOptions {
   readonly reconnectInitialMs?: number;
   readonly reconnectMaxMs?: number;
   readonly txQueueFrames?: number;
+  /** Longest a frame may wait for the device before it is dropped (TX_MAX_WAIT_MS). */
+  readonly txMaxWaitMs?: number;
 }
 
 type State = LinkStatus["state"];
@@ -70,7 +75,8 @@ async function defaultBinding(): Promise<BindingInterface> {
  * settings refused); after a failed start the link stays down until started
  * again. Once up, losing the device is never thrown: the status says "down"
  * and why, and the link reconnects with back-off. Frames sent while down or
- * stopped wait in the queue; `stop()` then `start()` resumes with them.
+ * stopped wait in the queue, for at most TX_MAX_WAIT_MS (older ones are
+ * dropped, counted as txExpired); `stop()` then `start()` resumes with them.
  * `mtu` is 254, one LoRa packet.
  */
 export function createRNodeLink(options: RNodeLinkOptions): Link {
@@ -81,8 +87,9 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   const decoder = new KissDecoder({ now: () => clock.now() });
   const telemetry = new RNodeTelemetry();
   const airtimeMs = (bytes: number): number => rnodeFrameAirtimeMs(bytes, settings);
-  const pacer = new TxPacer(clock, airtimeMs, options.txQueueFrames ?? TX_QUEUE_FRAMES);
-  const counts = { framesReceived: 0, bytesReceived: 0, reconnects: 0 };
+  const pacer = new TxPacer(clock, airtimeMs, options.txQueueFrames ?? TX_QUEUE_FRAMES, options.txMaxWaitMs);
+  /** `resets`: the device announced a reset while up (watchdog, brown-out) and was brought up again on the open port. */
+  const counts = { framesReceived: 0, bytesReceived: 0, reconnects: 0, resets: 0, unknownCommands: 0 };
   let receiver: (frame: ReceivedFrame) => void = () => {};
   let state: State = "down";
   let reason: string | undefined = "not started yet";
@@ -107,8 +114,9 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   }
 
   function handleFrame(frame: KissFrame): void {
+    if (!KNOWN_COMMANDS.has(frame.command)) counts.unknownCommands++;
     if (frame.command === Command.ERROR) onDeviceError(frame.payload[0]);
-    if (frame.command === Command.RESET && frame.payload[0] === RESET_BYTE) reinitialise("the RNode reset itself");
+    if (frame.command === Command.RESET && frame.payload[0] === RESET_BYTE && reinitialise("the RNode reset itself")) counts.resets++;
     const received = telemetry.take(frame);
     if (!received) return;
     counts.framesReceived++;
@@ -162,6 +170,8 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     port = opened;
     opened.onFrame(handleFrame);
     opened.onLost((why) => onPortLost(opened, why));
+    // A slow board can take 15 s to answer: the status must not keep saying the port is missing meanwhile.
+    if (state === "down") setState("starting", "the serial port is back; waiting for the RNode to answer");
     return initialise(opened);
   }
 
@@ -171,12 +181,14 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     retryLater(`the RNode on ${path} went away (${why})`);
   }
 
-  function reinitialise(why: string): void {
+  /** Brings an up device up again on its open port; false when it was not up (a handshake already deals with it). */
+  function reinitialise(why: string): boolean {
     const p = port;
-    if (state !== "up" || !p || initialising) return;
+    if (state !== "up" || !p || initialising) return false;
     pacer.pause();
     setState("down", `${why}; re-initialising`);
     void initialise(p).then((err) => (err ? recover(err) : undefined));
+    return true;
   }
 
   async function dropPort(): Promise<void> {
@@ -268,13 +280,15 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
         framesReceived: counts.framesReceived,
         bytesSent: pacer.counts.bytesSent,
         bytesReceived: counts.bytesReceived,
-        dropped: { "kiss-oversize": k.oversize, "kiss-bad-escape": k.badEscapes, "kiss-partial-timeout": k.timedOut },
+        dropped: { "kiss-oversize": k.oversize, "kiss-bad-escape": k.badEscapes, "kiss-partial-timeout": k.timedOut, "kiss-unknown-command": counts.unknownCommands },
         details: {
           ...(device ? describeDevice(device, readBack) : {}),
           ...telemetry.snapshot(),
           txQueued: pacer.queued,
           txDropped: pacer.counts.dropped,
+          txExpired: pacer.counts.expired,
           reconnects: counts.reconnects,
+          resets: counts.resets,
         },
       };
     },

@@ -13,17 +13,34 @@ import type { CancelTimer, Clock } from "../clock.js";
  */
 export const TX_MARGIN_MS = 75;
 
+/**
+ * A frame that waited longer than this (the device was away) is dropped, not
+ * sent late: whoever handed it over booked its airtime against the
+ * duty-cycle budget then, so sending it an hour later would spend airtime
+ * the budget no longer counts, and the sync protocol asks again for what it
+ * still lacks. Longer than a replug and a slow board's boot (reconnects are
+ * at most 30 s apart; a boot can take 15 s).
+ */
+export const TX_MAX_WAIT_MS = 60_000;
+
 /** Counters for status. */
 export interface PacerCounts {
   framesSent: number;
   bytesSent: number;
   /** Frames refused because the queue was full. */
   dropped: number;
+  /** Frames dropped because they waited longer than the maximum wait. */
+  expired: number;
+}
+
+interface Queued {
+  readonly frame: Uint8Array;
+  readonly at: number;
 }
 
 export class TxPacer {
-  readonly counts: PacerCounts = { framesSent: 0, bytesSent: 0, dropped: 0 };
-  private readonly queue: Uint8Array[] = [];
+  readonly counts: PacerCounts = { framesSent: 0, bytesSent: 0, dropped: 0, expired: 0 };
+  private readonly queue: Queued[] = [];
   private write: ((frame: Uint8Array) => void) | null = null;
   private nextAt = 0;
   private timer: CancelTimer | null = null;
@@ -32,6 +49,7 @@ export class TxPacer {
     private readonly clock: Clock,
     private readonly airtimeMs: (bytes: number) => number,
     private readonly maxFrames: number,
+    private readonly maxWaitMs: number = TX_MAX_WAIT_MS,
   ) {}
 
   /** Frames waiting. */
@@ -39,13 +57,14 @@ export class TxPacer {
     return this.queue.length;
   }
 
-  /** Queues a copy of `frame`; when the queue is full the frame is dropped and counted. */
+  /** Queues a copy of `frame`; when the queue is full (of frames not yet expired) the frame is dropped and counted. */
   push(frame: Uint8Array): void {
+    this.expire();
     if (this.queue.length >= this.maxFrames) {
       this.counts.dropped++;
       return;
     }
-    this.queue.push(Uint8Array.from(frame));
+    this.queue.push({ frame: Uint8Array.from(frame), at: this.clock.now() });
     this.pump();
   }
 
@@ -63,8 +82,19 @@ export class TxPacer {
     this.timer = null;
   }
 
+  /** Drops the frames at the head that waited too long (the queue is in the order they came). */
+  private expire(): void {
+    const oldest = this.clock.now() - this.maxWaitMs;
+    while (this.queue.length > 0 && (this.queue[0] as Queued).at < oldest) {
+      this.queue.shift();
+      this.counts.expired++;
+    }
+  }
+
   private pump(): void {
-    if (!this.write || this.timer || this.queue.length === 0) return;
+    if (!this.write || this.timer) return;
+    this.expire();
+    if (this.queue.length === 0) return;
     if (this.clock.now() < this.nextAt) {
       this.timer = this.clock.at(this.nextAt, () => {
         this.timer = null;
@@ -72,7 +102,7 @@ export class TxPacer {
       });
       return;
     }
-    const frame = this.queue.shift() as Uint8Array;
+    const { frame } = this.queue.shift() as Queued;
     this.write(frame);
     this.counts.framesSent++;
     this.counts.bytesSent += frame.length;

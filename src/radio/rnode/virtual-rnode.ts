@@ -10,7 +10,7 @@
 import type { BindingInterface } from "@serialport/bindings-cpp";
 import type { AirPort } from "../air-port.js";
 import type { CancelTimer, Clock } from "../clock.js";
-import { encodeKissFrame, type KissFrame } from "../kiss.js";
+import { encodeKissFrame, FEND, type KissFrame } from "../kiss.js";
 import { ALOCK_SCALE, Command, Mcu, Platform, RESET_BYTE } from "./commands.js";
 import { type FirmwareRadio, VirtualFirmware } from "./virtual-firmware.js";
 import { type ModemStats, VirtualModem } from "./virtual-modem.js";
@@ -64,6 +64,9 @@ export interface VirtualRNodeStats extends ModemStats {
   readonly hostLeft: number;
 }
 
+/** Which way the serial line carries the DATA frame a reset cuts in half. */
+export type MidFrameDirection = "to-host" | "from-host";
+
 /** The radio settings as the device holds them; airtime limits in percent (0: none). */
 export interface VirtualRadioState extends FirmwareRadio {
   readonly airtimeLimitShort: number;
@@ -87,6 +90,13 @@ export interface VirtualRNode {
   replug(): void;
   /** The board resets (watchdog, brown-out): state lost, boots again while the port stays open. */
   reset(): void;
+  /**
+   * The board resets in the middle of the next DATA frame on the serial line:
+   * "to-host", the host gets the first half of a received packet's frame;
+   * "from-host", the device takes the first half of the host's next frame.
+   * It then boots (and announces it) as after `reset()`.
+   */
+  resetMidFrame(direction: MidFrameDirection): void;
   /** Sends raw bytes to the host, as if the device wrote them (e.g. a battery report). */
   injectSerial(bytes: Uint8Array): void;
 }
@@ -105,9 +115,20 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
   let booting = false;
   let boots = 0;
   let bootTimer: CancelTimer | null = null;
+  let cutNext: MidFrameDirection | null = null;
 
+  /** Writes the first half of `bytes` and resets when `resetMidFrame(direction)` is armed and `bytes` is a DATA frame. */
+  const cutHere = (direction: MidFrameDirection, bytes: Uint8Array, write: (half: Uint8Array) => void): boolean => {
+    if (cutNext !== direction || bytes[0] !== FEND || bytes[1] !== Command.DATA) return false;
+    cutNext = null;
+    write(bytes.subarray(0, Math.ceil(bytes.length / 2)));
+    boot();
+    return true;
+  };
   const send = (frame: KissFrame): void => {
-    if (powered && !booting) serial.toHost(encodeKissFrame(frame.command, frame.payload));
+    if (!powered || booting) return;
+    const bytes = encodeKissFrame(frame.command, frame.payload);
+    if (!cutHere("to-host", bytes, (half) => serial.toHost(half))) serial.toHost(bytes);
   };
   const modem = new VirtualModem({
     air: options.air,
@@ -133,7 +154,8 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
     },
     fromHost: (bytes) => {
       hostLog.push(bytes);
-      if (powered && !booting) firmware.feed(bytes); // a booting board drops what arrives
+      if (!powered || booting) return; // a booting board drops what arrives
+      if (!cutHere("from-host", bytes, (half) => firmware.feed(half))) firmware.feed(bytes);
     },
   });
 
@@ -191,6 +213,9 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
     },
     reset() {
       if (powered) boot();
+    },
+    resetMidFrame(direction) {
+      cutNext = direction;
     },
     injectSerial(bytes) {
       serial.toHost(bytes);
