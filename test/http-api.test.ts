@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import request from "supertest";
 import type { Express } from "express";
 import { exportBundle } from "../src/bundle/index.js";
+import { conflictCount } from "../src/engine/store/store-queries.js";
 import { createApi } from "../src/http/api.js";
 import { silentLogger } from "../src/log/logger.js";
 import { sha256 } from "../src/engine/crypto.js";
@@ -60,6 +61,21 @@ describe("HTTP API", () => {
     assert.ok(res.body.store.events >= 3, "a vocabulary and two upserts");
     assert.deepEqual(Object.keys(res.body.outbox).sort(), ["failed", "pending", "written"]);
     assert.equal(JSON.stringify(res.body).includes(HTTP_TOKEN), false, "no secret in the status");
+  });
+
+  it("status reads each thing once: the server's state, the bridge's status, and the view's totals in one query", async (t) => {
+    const server = t.mock.method(s.site, "server");
+    const bridge = t.mock.method(s.site.bridge, "status");
+    const prepare = t.mock.method(s.site.store.db, "prepare");
+    const res = await request(app).get("/api/status").expect(200);
+    assert.equal(server.mock.callCount(), 1, "the server's state");
+    assert.equal(bridge.mock.callCount(), 1, "the bridge's status");
+    const viewQueries = prepare.mock.calls.map((c) => String(c.arguments[0])).filter((sql) => sql.includes("view_counts"));
+    assert.equal(viewQueries.length, 1, `one query on view_counts, not ${viewQueries.length}: ${viewQueries.join(" | ")}`);
+    t.mock.restoreAll();
+    assert.equal(res.body.store.records, s.site.store.recordCount(), "the same total as the store's own count");
+    assert.equal(res.body.store.conflicts, conflictCount(s.site.store));
+    assert.deepEqual(res.body.forms[0].records, { type: "household", alive: 2, deleted: 0 });
   });
 
   it("records: a page filtered by type, and paging with next", async () => {

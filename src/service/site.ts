@@ -295,21 +295,3 @@ export function createSite(o: SiteOptions): Site {
     problems: () => problems.state(),
   };
 }
-
-/** The site's server state, form statuses and database problems, worded for the banner. */
-export function serverProblems(site: Site): string[] {
-  const s = site.server();
-  const out: string[] = [];
-  const p = site.problems();
-  if (p.storage) out.push(`The database cannot be written: ${p.storage}`);
-  if (p.round) out.push(`A poll round failed: ${p.round} (see the log)`);
-  if (s.state === "unreachable") out.push(`The form server cannot be reached: ${s.error ?? "no answer"}`);
-  if (s.state === "mapping") out.push(`The mappings do not fit the form server, so nothing is polled or written: ${s.error ?? ""} Fix the mappings in the config and restart meshlogd.`);
-  const st = site.bridge.status();
-  for (const f of st.forms) {
-    if (f.lastPollError) out.push(`Polling ${f.describe} fails: ${f.lastPollError}`);
-    if (f.lastWriteError) out.push(`Writing to ${f.describe} fails: ${f.lastWriteError}`);
-    if (f.files.lastError) out.push(`Reading attachments from ${f.describe} fails (retried on later polls): ${f.files.lastError}`);
-  }
-  return out;
-}
