@@ -4,8 +4,10 @@
  * poll round, each form's last errors, links that are down, recent clock
  * skew, and members removed by another site.
  *
- * The lines are worded from a few readings (AttentionReadings), so the
- * status summary words them from what it already read, each thing once.
+ * The lines are worded from a few readings (AttentionReadings). The status
+ * summary passes what it already read; /api/health, polled often by docker
+ * and monitoring, reads only these (readAttention), never the whole summary:
+ * no record counts, no airtime history, no blob status.
  */
 import type { FormStatus } from "../bridge/bridge.js";
 import type { AuthorId } from "../engine/ids.js";
@@ -112,4 +114,19 @@ export function readSkew(site: Site): SkewSummary {
 /** The removal events that need the admin's eye. */
 export function readRemovals(site: Site): string[] {
   return removalNotes(site.store, site.config, site.signer.author);
+}
+
+/** Only what the attention lines need, each read once: each link's own state, not the station's or the blobs'. */
+export function readAttention(site: Site): AttentionReadings {
+  return {
+    server: site.server(),
+    problems: site.problems(),
+    forms: site.bridge.status().forms,
+    links: site.radios.map((r) => {
+      const ls = r.link.status();
+      return { index: r.index, kind: ls.kind, target: ls.target, state: ls.state, reason: ls.reason ?? null };
+    }),
+    skew: readSkew(site),
+    removals: readRemovals(site),
+  };
 }
