@@ -10,7 +10,8 @@ import { createKoboDouble } from "../src/bridge/doubles/kobo-double.js";
 import { generateSigner } from "../src/engine/crypto.js";
 import { silentLogger } from "../src/log/logger.js";
 import { parseSiteConfig } from "../src/service/site-config.js";
-import { createSite, SERVER_RETRY_INITIAL_MS } from "../src/service/site.js";
+import { retryDelay } from "../src/bridge/constants.js";
+import { createSite, SERVER_RETRY_MAX_MS } from "../src/service/site.js";
 import { linkProblems, serverProblems, type FormAttention, type LinkAttention } from "../src/service/site-attention.js";
 import { TOKEN } from "./support/bridge-sites.js";
 
@@ -58,7 +59,7 @@ describe("a mapping found not to fit after an outage", () => {
       await site.start();
       assert.equal(site.server().state, "unreachable");
       kobo.faults.clear();
-      t.mock.timers.tick(SERVER_RETRY_INITIAL_MS);
+      t.mock.timers.tick(SERVER_RETRY_MAX_MS);
       for (let k = 0; k < 50 && site.server().state === "unreachable"; k++) await new Promise((r) => setImmediate(r));
       assert.equal(site.server().state, "mapping");
       const lines = serverProblems({ server: site.server(), problems: site.problems(), forms: site.bridge.status().forms });
@@ -66,6 +67,51 @@ describe("a mapping found not to fit after an outage", () => {
       assert.match(lines[0]!, /^The mappings do not fit the form server, so nothing is polled or written: .*aGoneSinceTheOutage1.* Fix the mappings in the config and restart meshlogd\.$/s);
     } finally {
       await site.stop();
+      await kobo.stop();
+    }
+  });
+});
+
+describe("a form server unreachable at start", () => {
+  it("is tried again after the bridge's jittered back-off, drawn from the site's random source", async (t) => {
+    const kobo = createKoboDouble({ token: TOKEN });
+    const url = await kobo.start(0);
+    const config = parseSiteConfig({
+      site: { name: "backoff" }, network: { name: "n" }, server: { kind: "kobo", url, token: TOKEN },
+      mappings: [{ type: "household", source: { kobo: { asset: "aNeverOpenedHere001" } } }],
+    });
+    kobo.faults.set({ kind: "down" });
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const firstWaits: number[] = [];
+    try {
+      for (const draw of [0, 0.99]) {
+        const random = () => draw;
+        const site = createSite({ config, signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true, random });
+        const open = t.mock.method(site.bridge, "open");
+        /** Moves the mock clock on by `ms`, lets a failed attempt finish (it schedules the next), and says how many there were. */
+        const attemptsAfter = async (ms: number) => {
+          t.mock.timers.tick(ms);
+          await open.mock.calls.at(-1)?.result;
+          await new Promise((r) => setImmediate(r));
+          return open.mock.callCount();
+        };
+        try {
+          await site.start();
+          assert.equal(open.mock.callCount(), 1);
+          for (let n = 1; n <= 3; n++) {
+            const wait = retryDelay(n, random);
+            if (n === 1) firstWaits.push(wait);
+            assert.equal(await attemptsAfter(wait - 1), n, `attempt ${n + 1} not before ${wait} ms (draw ${draw})`);
+            assert.equal(await attemptsAfter(1), n + 1, `attempt ${n + 1} after ${wait} ms (draw ${draw})`);
+          }
+          assert.equal(site.server().state, "unreachable");
+        } finally {
+          await site.stop();
+        }
+      }
+      assert.notEqual(firstWaits[0], firstWaits[1], "sites with different draws do not retry in step");
+    } finally {
+      t.mock.timers.reset();
       await kobo.stop();
     }
   });
