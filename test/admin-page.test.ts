@@ -30,11 +30,12 @@ const SHOTS = join(tmpdir(), "meshlogd-admin-page");
 /** Longest wait for the page or the radio to get somewhere; a pass takes a fraction of it. */
 const WAIT_MS = 10_000;
 /**
- * SF7 at 500 kHz keeps frames short (tens of ms), and the EU 869.4–869.65 MHz
- * sub-band's 10 % rule lets two sites converge in seconds of real time (the
- * sync paces itself at the duty rate, so under 1 % they would take minutes).
+ * SF7 at 250 kHz (the widest channel the band holds) keeps frames short (tens
+ * of ms), and the EU 869.4–869.65 MHz sub-band's 10 % rule lets two sites
+ * converge in seconds of real time (the sync paces itself at the duty rate,
+ * so under 1 % they would take minutes).
  */
-const fastRadio = (name: string) => ({ kind: "rnode", port: `sim:${name}`, frequency: 869_525_000, bandwidth: 500_000, spreading_factor: 7, coding_rate: 5, region: "eu-869.4-869.65" });
+const fastRadio = (name: string) => ({ kind: "rnode", port: `sim:${name}`, frequency: 869_525_000, bandwidth: 250_000, spreading_factor: 7, coding_rate: 5, region: "eu-869.4-869.65" });
 
 async function until(what: string, ok: () => boolean): Promise<void> {
   const deadline = performance.now() + WAIT_MS;
