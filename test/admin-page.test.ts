@@ -13,8 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
-import { generateSigner } from "../src/engine/crypto.js";
+import { generateSigner, sha256 } from "../src/engine/crypto.js";
+import { recordId, recordType } from "../src/engine/ids.js";
 import { seededRandom } from "../src/engine/random.js";
+import { BLOB_CHUNK_BYTES, BLOB_PREFIX_BYTES } from "../src/engine/sync/blob-messages.js";
+import { encodeMessage } from "../src/engine/sync/messages.js";
 import { createApi } from "../src/http/api.js";
 import { listenHttp, type HttpServer } from "../src/http/server.js";
 import { silentLogger } from "../src/log/logger.js";
@@ -30,11 +33,12 @@ const SHOTS = join(tmpdir(), "meshlogd-admin-page");
 /** Longest wait for the page or the radio to get somewhere; a pass takes a fraction of it. */
 const WAIT_MS = 10_000;
 /**
- * SF7 at 500 kHz keeps frames short (tens of ms), and the EU 869.4–869.65 MHz
- * sub-band's 10 % rule lets two sites converge in seconds of real time (the
- * sync paces itself at the duty rate, so under 1 % they would take minutes).
+ * SF7 at 250 kHz (the widest channel the band holds) keeps frames short (tens
+ * of ms), and the EU 869.4–869.65 MHz sub-band's 10 % rule lets two sites
+ * converge in seconds of real time (the sync paces itself at the duty rate,
+ * so under 1 % they would take minutes).
  */
-const fastRadio = (name: string) => ({ kind: "rnode", port: `sim:${name}`, frequency: 869_525_000, bandwidth: 500_000, spreading_factor: 7, coding_rate: 5, region: "eu-869.4-869.65" });
+const fastRadio = (name: string) => ({ kind: "rnode", port: `sim:${name}`, frequency: 869_525_000, bandwidth: 250_000, spreading_factor: 7, coding_rate: 5, region: "eu-869.4-869.65" });
 
 async function until(what: string, ok: () => boolean): Promise<void> {
   const deadline = performance.now() + WAIT_MS;
@@ -53,6 +57,28 @@ function shows(what: string, locator: Locator): Promise<void> {
   return locator.waitFor({ timeout: WAIT_MS }).catch((err: unknown) => {
     throw new Error(`the page never showed ${what}: ${String(err)}`);
   });
+}
+
+/** The photos of the attachments section: one held at base-camp, one its records name and no site holds (so it stays wanted). */
+const HELD_PHOTO = Buffer.alloc(3_000, 7);
+const WANTED_PHOTO = Buffer.alloc(1_000, 9);
+
+/**
+ * Base-camp (policy transfer) holds one photo and wants another that a record
+ * names; the wanted one's first chunk is heard and kept, and a chunk of a file
+ * no record names is heard and not wanted.
+ */
+function holdAndWantPhotos(s: ServiceSite, withHeld: string, withWanted: string): void {
+  const store = s.site.store;
+  store.blobs.put(HELD_PHOTO, "image/jpeg");
+  for (const [record, bytes] of [[withHeld, HELD_PHOTO], [withWanted, WANTED_PHOTO]] as const) {
+    store.append({ kind: "attachment", record: recordId(record), type: recordType("household"), field: "photo", hash: sha256(bytes), size: bytes.length, mime: "image/jpeg" });
+  }
+  const node = s.site.radios[0]!.node;
+  const chunk = { type: "blob-chunk" as const, prefix: sha256(WANTED_PHOTO).subarray(0, BLOB_PREFIX_BYTES), index: 0, bytes: WANTED_PHOTO.subarray(0, BLOB_CHUNK_BYTES) };
+  node.receive(encodeMessage(chunk));
+  const stranger = Buffer.alloc(500, 3);
+  node.receive(encodeMessage({ ...chunk, prefix: sha256(stranger).subarray(0, BLOB_PREFIX_BYTES), bytes: stranger.subarray(0, BLOB_CHUNK_BYTES) }));
 }
 
 describe("admin page in headless Chromium", () => {
@@ -75,15 +101,19 @@ describe("admin page in headless Chromium", () => {
     };
     const signerA = generateSigner().signer;
     const signerB = generateSigner().signer;
-    a = await startServiceSite({ name: "base-camp", signer: signerA, clock, makeLink, links: [fastRadio("base-camp")], members: [{ name: "hill-clinic", key: signerB.author }] });
+    a = await startServiceSite({
+      name: "base-camp", signer: signerA, clock, makeLink, links: [fastRadio("base-camp")], members: [{ name: "hill-clinic", key: signerB.author }],
+      attachments: { policy: "transfer", max_bytes: 4096 },
+    });
     b = await startServiceSite({ name: "hill-clinic", signer: signerB, clock, makeLink, links: [fastRadio("hill-clinic")], members: [{ name: "base-camp", key: signerA.author }] });
-    a.submit("north", "Amina");
-    a.submit("south", "Baraka");
+    const amina = a.submit("north", "Amina");
+    const baraka = a.submit("south", "Baraka");
     b.submit("hills", "Chiamaka");
     await a.site.pollNow();
     await b.site.pollNow();
     await until("both sites hold the same events", () => a.site.store.digest().equals(b.site.store.digest()));
     await until("base-camp has heard hill-clinic by name", () => peersOf(a.site).some((p) => p.name === "hill-clinic"));
+    holdAndWantPhotos(a, amina, baraka);
 
     http = await listenHttp(createApi({ site: a.site, log: silentLogger, token: HTTP_TOKEN }), "127.0.0.1", 0);
     base = http.url;
@@ -119,6 +149,21 @@ describe("admin page in headless Chromium", () => {
     assert.match(await page.locator("#radio").innerText(), /of 6 min used/, "the EU 10 % budget: 6 minutes an hour");
     assert.match(await page.locator("#convergence").innerText(), /hill-clinic/);
     assert.equal(await page.locator("#attention").isHidden(), true, "no banner while all is well");
+  });
+
+  it("shows the attachment bytes the radio moves: held, wanted, part-way received, and the chunk traffic", async () => {
+    const blobs = page.locator('#radio [data-blobs="0"]');
+    await shows("the attachments section", blobs);
+    const text = await blobs.innerText();
+    assert.match(text, /Held at this site\s+1\s+3\.0 kB/, text);
+    assert.match(text, /Wanted, not held yet\s+1\s+1\.0 kB/, text);
+    assert.match(text, new RegExp(`Part-way received\\s+1\\s+${BLOB_CHUNK_BYTES} B of 1\\.0 kB`), text);
+    assert.match(text, new RegExp(`${BLOB_CHUNK_BYTES} B of 1\\.0 kB wanted received so far`), text);
+    assert.match(text, /2 chunks received: 1 kept, 1 not wanted here, 0 already held, 0 bad\. 0 files completed/, text);
+    // The same numbers as the API's.
+    const radio = (await (await fetch(`${base}api/radio`)).json()) as { links: { blobs: { held: { count: number; bytes: number }; partial: { received: number } } }[] };
+    assert.deepEqual(radio.links[0]!.blobs.held, { count: 1, bytes: HELD_PHOTO.length });
+    assert.equal(radio.links[0]!.blobs.partial.received, BLOB_CHUNK_BYTES);
   });
 
   it("updates by itself after a new submission is polled in, showing its text as text", async () => {

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import request from "supertest";
 import type { Express } from "express";
 import { exportBundle } from "../src/bundle/index.js";
+import { conflictCount } from "../src/engine/store/store-queries.js";
 import { createApi } from "../src/http/api.js";
 import { silentLogger } from "../src/log/logger.js";
 import { sha256 } from "../src/engine/crypto.js";
@@ -60,6 +61,21 @@ describe("HTTP API", () => {
     assert.ok(res.body.store.events >= 3, "a vocabulary and two upserts");
     assert.deepEqual(Object.keys(res.body.outbox).sort(), ["failed", "pending", "written"]);
     assert.equal(JSON.stringify(res.body).includes(HTTP_TOKEN), false, "no secret in the status");
+  });
+
+  it("status reads each thing once: the server's state, the bridge's status, and the view's totals in one query", async (t) => {
+    const server = t.mock.method(s.site, "server");
+    const bridge = t.mock.method(s.site.bridge, "status");
+    const prepare = t.mock.method(s.site.store.db, "prepare");
+    const res = await request(app).get("/api/status").expect(200);
+    assert.equal(server.mock.callCount(), 1, "the server's state");
+    assert.equal(bridge.mock.callCount(), 1, "the bridge's status");
+    const viewQueries = prepare.mock.calls.map((c) => String(c.arguments[0])).filter((sql) => sql.includes("view_counts"));
+    assert.equal(viewQueries.length, 1, `one query on view_counts, not ${viewQueries.length}: ${viewQueries.join(" | ")}`);
+    t.mock.restoreAll();
+    assert.equal(res.body.store.records, s.site.store.recordCount(), "the same total as the store's own count");
+    assert.equal(res.body.store.conflicts, conflictCount(s.site.store));
+    assert.deepEqual(res.body.forms[0].records, { type: "household", alive: 2, deleted: 0 });
   });
 
   it("records: a page filtered by type, and paging with next", async () => {
@@ -174,6 +190,61 @@ describe("HTTP API", () => {
     const res = await request(app).get("/").expect(200);
     assert.match(res.headers["content-type"] as string, /text\/html/);
     assert.match(res.text, /meshlogd/);
+  });
+});
+
+describe("HTTP API: health", () => {
+  let s: ServiceSite;
+  let app: Express;
+
+  before(async () => {
+    const clock = realClock();
+    const medium = createLoRaMedium({ clock, random: seededRandom(5) });
+    s = await startServiceSite({
+      clock,
+      links: [{ kind: "rnode", port: "sim:unplugged", frequency: 869_525_000, bandwidth: 125_000, spreading_factor: 9, coding_rate: 5, region: "eu-869.4-869.65" }],
+      makeLink: (config) => {
+        if (config.kind !== "rnode") throw new Error("a simulated radio only");
+        const link = createSimLink({ medium, id: config.port, settings: rnodeSettingsOf(config), clock, random: seededRandom(6) });
+        // A radio whose serial port went away: its link says so.
+        return { ...link, status: () => ({ ...link.status(), state: "down" as const, reason: "serial port closed" }) };
+      },
+    });
+    app = createApi({ site: s.site, log: silentLogger, token: HTTP_TOKEN });
+    s.submit("north", "Amina");
+    await s.site.pollNow();
+    await s.kobo.stop();
+    await s.site.pollNow();
+  });
+  after(() => s.close());
+
+  it("names what needs attention: the same lines as the status", async () => {
+    const health = await request(app).get("/api/health").expect(200);
+    const status = await request(app).get("/api/status").expect(200);
+    assert.equal(health.body.ok, true);
+    assert.equal(health.body.server, status.body.server.state);
+    const lines = health.body.attention as string[];
+    assert.ok(lines.some((a) => /^Polling .* fails: /.test(a)), lines.join("\n"));
+    assert.ok(lines.some((a) => a.startsWith("The link on sim:unplugged is down: serial port closed.")), lines.join("\n"));
+    assert.deepEqual(lines, status.body.attention);
+  });
+
+  it("reads none of the summary's costly parts: station and blob status, counters, events, record counts", async (t) => {
+    const radio = s.site.radios[0]!;
+    const store = s.site.store;
+    const spies = {
+      "station.status": t.mock.method(radio.station, "status"),
+      "node.blobStatus": t.mock.method(radio.node, "blobStatus"),
+      "store.counterValues": t.mock.method(store, "counterValues"),
+      "store.eventCount": t.mock.method(store, "eventCount"),
+      "store.frontier": t.mock.method(store, "frontier"),
+    };
+    const prepare = t.mock.method(store.db, "prepare");
+    await request(app).get("/api/health").expect(200);
+    for (const [name, spy] of Object.entries(spies)) assert.equal(spy.mock.callCount(), 0, `${name} was read`);
+    assert.deepEqual(prepare.mock.calls.map((c) => String(c.arguments[0])).filter((sql) => sql.includes("view_counts")), []);
+    await request(app).get("/api/status").expect(200);
+    assert.ok(spies["node.blobStatus"].mock.callCount() > 0, "the status does read them (the spies see it)");
   });
 });
 

@@ -10,21 +10,20 @@ import { createKoboDouble } from "../src/bridge/doubles/kobo-double.js";
 import { generateSigner } from "../src/engine/crypto.js";
 import { silentLogger } from "../src/log/logger.js";
 import { parseSiteConfig } from "../src/service/site-config.js";
-import { createSite, SERVER_RETRY_INITIAL_MS, serverProblems, type Site } from "../src/service/site.js";
-import { linkProblems, type LinkSummary } from "../src/service/site-status.js";
+import { retryDelay } from "../src/bridge/constants.js";
+import { createSite, SERVER_RETRY_MAX_MS } from "../src/service/site.js";
+import { linkProblems, serverProblems, type FormAttention, type LinkAttention } from "../src/service/site-attention.js";
 import { TOKEN } from "./support/bridge-sites.js";
 
 const FORM = 'KoboToolbox asset aPhotos ("Photos") at http://kf.local';
 
-function siteWith(form: Record<string, unknown>): Site {
-  const status = {
-    forms: [{ describe: FORM, lastPollError: null, lastWriteError: null, files: { events: 0, metadataOnly: 0, checksOpen: 0, awaitingBytes: 0, lastError: null }, ...form }],
-  };
+/** The readings of a site whose server answers and whose one form has `form`'s errors. */
+function siteWith(form: Partial<FormAttention>): Parameters<typeof serverProblems>[0] {
   return {
-    server: () => ({ state: "ok", error: null }),
-    problems: () => ({ round: null, storage: null }),
-    bridge: { status: () => status },
-  } as unknown as Site;
+    server: { state: "ok", error: null, since: 0 },
+    problems: { round: null, storage: null },
+    forms: [{ describe: FORM, lastPollError: null, lastWriteError: null, files: { lastError: null }, ...form }],
+  };
 }
 
 describe("site attention lines", () => {
@@ -60,10 +59,10 @@ describe("a mapping found not to fit after an outage", () => {
       await site.start();
       assert.equal(site.server().state, "unreachable");
       kobo.faults.clear();
-      t.mock.timers.tick(SERVER_RETRY_INITIAL_MS);
+      t.mock.timers.tick(SERVER_RETRY_MAX_MS);
       for (let k = 0; k < 50 && site.server().state === "unreachable"; k++) await new Promise((r) => setImmediate(r));
       assert.equal(site.server().state, "mapping");
-      const lines = serverProblems(site);
+      const lines = serverProblems({ server: site.server(), problems: site.problems(), forms: site.bridge.status().forms });
       assert.equal(lines.length, 1);
       assert.match(lines[0]!, /^The mappings do not fit the form server, so nothing is polled or written: .*aGoneSinceTheOutage1.* Fix the mappings in the config and restart meshlogd\.$/s);
     } finally {
@@ -73,9 +72,54 @@ describe("a mapping found not to fit after an outage", () => {
   });
 });
 
+describe("a form server unreachable at start", () => {
+  it("is tried again after the bridge's jittered back-off, drawn from the site's random source", async (t) => {
+    const kobo = createKoboDouble({ token: TOKEN });
+    const url = await kobo.start(0);
+    const config = parseSiteConfig({
+      site: { name: "backoff" }, network: { name: "n" }, server: { kind: "kobo", url, token: TOKEN },
+      mappings: [{ type: "household", source: { kobo: { asset: "aNeverOpenedHere001" } } }],
+    });
+    kobo.faults.set({ kind: "down" });
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const firstWaits: number[] = [];
+    try {
+      for (const draw of [0, 0.99]) {
+        const random = () => draw;
+        const site = createSite({ config, signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true, random });
+        const open = t.mock.method(site.bridge, "open");
+        /** Moves the mock clock on by `ms`, lets a failed attempt finish (it schedules the next), and says how many there were. */
+        const attemptsAfter = async (ms: number) => {
+          t.mock.timers.tick(ms);
+          await open.mock.calls.at(-1)?.result;
+          await new Promise((r) => setImmediate(r));
+          return open.mock.callCount();
+        };
+        try {
+          await site.start();
+          assert.equal(open.mock.callCount(), 1);
+          for (let n = 1; n <= 3; n++) {
+            const wait = retryDelay(n, random);
+            if (n === 1) firstWaits.push(wait);
+            assert.equal(await attemptsAfter(wait - 1), n, `attempt ${n + 1} not before ${wait} ms (draw ${draw})`);
+            assert.equal(await attemptsAfter(1), n + 1, `attempt ${n + 1} after ${wait} ms (draw ${draw})`);
+          }
+          assert.equal(site.server().state, "unreachable");
+        } finally {
+          await site.stop();
+        }
+      }
+      assert.notEqual(firstWaits[0], firstWaits[1], "sites with different draws do not retry in step");
+    } finally {
+      t.mock.timers.reset();
+      await kobo.stop();
+    }
+  });
+});
+
 describe("a link that is down", () => {
   it("is named with its reason and what to check", () => {
-    const link = (index: number, kind: string, target: string, state: string) => ({ index, kind, target, state, reason: "serial port closed" }) as unknown as LinkSummary;
+    const link = (index: number, kind: string, target: string, state: string): LinkAttention => ({ index, kind, target, state, reason: "serial port closed" });
     const lines = linkProblems([link(0, "rnode", "/dev/ttyUSB0", "down"), link(1, "udp", "0.0.0.0:4242", "down"), link(2, "udp", "0.0.0.0:4243", "up")]);
     assert.deepEqual(lines, [
       "The radio on /dev/ttyUSB0 is down: serial port closed. Check that the RNode on /dev/ttyUSB0 is plugged in and powered (links[0].port); meshlogd reconnects by itself.",

@@ -12,6 +12,7 @@ import { parseAuthorId, recordId, type AuthorId } from "../engine/ids.js";
 import { conflictCount, listRecords, MAX_PAGE, recentEvents, recordConflicts, recordHistory } from "../engine/store/store-queries.js";
 import type { Logger } from "../log/logger.js";
 import type { Site } from "../service/site.js";
+import { attentionLines, readAttention } from "../service/site-attention.js";
 import { peersOf, radioOf, siteSummary, syncOf } from "../service/site-status.js";
 import { errorHandler, HttpError, notFound } from "./http-error.js";
 import { mountImport } from "./import-route.js";
@@ -104,10 +105,11 @@ export function createApi(o: ApiOptions): Express {
   // No redirects to add a slash and no byte ranges (whose refusals are not JSON): the page is a few small files in one folder.
   app.use(express.static(ADMIN_DIR, { index: "index.html", maxAge: 0, redirect: false, acceptRanges: false, setHeaders: (res) => res.setHeader("Content-Security-Policy", ADMIN_CSP) }));
   app.get("/api", (_req, res) => void res.json({ endpoints: ENDPOINTS }));
+  // Polled often (docker's healthcheck, monitoring): only what the answer needs, not the whole status summary.
   app.get("/api/health", (_req, res) => {
-    const s = site.server();
+    const readings = readAttention(site);
     const running = site.running();
-    res.status(running ? 200 : 503).json({ ok: running, site: site.config.site.name, server: s.state, attention: siteSummary(site).attention });
+    res.status(running ? 200 : 503).json({ ok: running, site: site.config.site.name, server: readings.server.state, attention: attentionLines(readings, Date.now()) });
   });
   app.get("/api/status", (_req, res) => void res.json(siteSummary(site)));
   app.get("/api/peers", (_req, res) => void res.json({ peers: peersOf(site) }));

@@ -36,6 +36,8 @@ const MAX_FORWARD_SKEW_H = 24 * 366;
 const list = <T extends z.ZodType>(item: T) => z.preprocess((v) => (v === null ? [] : v), z.array(item));
 
 const REGIONS = DUTY_CYCLE_PRESETS.map((p) => p.name);
+/** The presets that hold to a band (every one but "none"): an RNode link's channel must lie inside it. */
+const BANDED_REGIONS = DUTY_CYCLE_PRESETS.filter((p) => p.bandHz).map((p) => p.name);
 const BANDWIDTHS: readonly number[] = [...SUB_GHZ_BANDWIDTHS, ...SX1280_BANDWIDTHS];
 
 const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9][-A-Za-z0-9_. ]*$/, "use letters, digits, spaces, - _ and . (e.g. maiduguri-base)");
@@ -179,6 +181,35 @@ export function bridgeConfigOf(config: SiteConfig): BridgeConfig {
   };
 }
 
+/**
+ * An RNode link whose channel (centre ± half the bandwidth) leaves its
+ * region's band: what is wrong, the band, the centre frequencies that fit,
+ * and the fix. Null when it fits, or when the region has no band ("none").
+ */
+function bandProblem(link: RNodeLinkConfig, key: string, regionGiven: boolean): string | null {
+  const band = DUTY_CYCLE_PRESETS.find((p) => p.name === link.region)?.bandHz;
+  if (!band) return null;
+  const [from, to] = band;
+  const low = from + link.bandwidth / 2;
+  const high = to - link.bandwidth / 2;
+  const rule = `${key}.region ${link.region}${regionGiven ? "" : " (the default)"} covers ${from}..${to} Hz`;
+  const other = `or set ${key}.region to the rule of the band you use: ${BANDED_REGIONS.join(", ")}, or none with ${key}.duty_cycle where no preset applies (e.g. US 902-928 MHz)`;
+  if (low > high) {
+    return `${key}.bandwidth: a ${link.bandwidth / 1000} kHz channel is wider than the band: ${rule}. Use a bandwidth of at most ${(to - from) / 1000} kHz, ${other} (got ${link.bandwidth})`;
+  }
+  if (link.frequency >= low && link.frequency <= high) return null;
+  const example = Math.round((from + to) / 2 / 1000) * 1000;
+  return `${key}.frequency: ${link.frequency} Hz is outside its region: ${rule}, so a ${link.bandwidth / 1000} kHz channel needs its centre in ${low}..${high} Hz. ` +
+    `Use the centre frequency in Hz within that range, e.g. ${example}, ${other} (got ${link.frequency})`;
+}
+
+/** Whether the raw (unparsed) config gave links[i].region itself, or left it to the default. */
+function regionGiven(raw: unknown, i: number): boolean {
+  const links = raw !== null && typeof raw === "object" ? (raw as { links?: unknown }).links : undefined;
+  const link: unknown = Array.isArray(links) ? links[i] : undefined;
+  return link !== null && typeof link === "object" && (link as { region?: unknown }).region !== undefined;
+}
+
 /** Validates a parsed YAML value (after `${VAR}` expansion) against the schema. */
 export function parseSiteConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): SiteConfig {
   const expanded = expandEnv(raw, env);
@@ -189,6 +220,10 @@ export function parseSiteConfig(raw: unknown, env: NodeJS.ProcessEnv = process.e
   config.network.members.forEach((m, i) => {
     if (keys.has(m.key.toLowerCase())) problems.push(`network.members[${i}].key: this key is listed twice; list each site once`);
     keys.add(m.key.toLowerCase());
+  });
+  config.links.forEach((l, i) => {
+    const problem = l.kind === "rnode" ? bandProblem(l, `links[${i}]`, regionGiven(expanded.value, i)) : null;
+    if (problem) problems.push(problem);
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -6,11 +6,12 @@
 import { createRequire } from "node:module";
 import { frontierTotal } from "../engine/frontier.js";
 import type { AuthorId } from "../engine/ids.js";
+import type { SqliteStore } from "../engine/store/sqlite-store.js";
+import type { TypeCount } from "../engine/store/store-queries.js";
 import type { BlobStatus } from "../engine/sync/blob-transfer.js";
-import { conflictCount, recordCountsByType, type TypeCount } from "../engine/store/store-queries.js";
-import { serverProblems, type ServerState, type Site } from "./site.js";
+import { attentionLines, readRemovals, readSkew, type SkewSummary } from "./site-attention.js";
+import type { ServerState, Site } from "./site.js";
 import type { SiteRadio } from "./site-radio.js";
-import { removalNotes } from "./removal-notes.js";
 
 /** The package version, for the status API: read from package.json (beside dist/ in a checkout and in the image). */
 export const VERSION = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
@@ -27,12 +28,10 @@ export interface SiteSummary {
   readonly attention: readonly string[];
 }
 
-/** The bound on followed clock skew and the authors whose stamps went beyond it. */
-export interface ClockSummary {
-  readonly maxForwardSkewH: number;
+/** The bound on followed clock skew, the authors whose stamps went beyond it, and local edits stamped beyond it. */
+export interface ClockSummary extends SkewSummary {
   /** Local edits stamped beyond this clock and the bound, to order after a record's newer stamp (hlc.causal-ahead). */
   readonly causalAhead: number;
-  readonly violations: readonly { author: AuthorId; name: string | null; count: number; lastAt: string; aheadH: number }[];
 }
 
 export interface FormSummary {
@@ -95,66 +94,53 @@ function linkSummary(r: SiteRadio): LinkSummary {
   };
 }
 
-/** Violations within this long are shown on the admin page: a clock fixed a day ago is news no more. */
-const SKEW_ATTENTION_MS = 24 * 3_600_000;
-
-function clockSummary(site: Site): ClockSummary {
-  const names = new Map(site.store.members().map((m) => [m.author, m.name] as const));
-  return {
-    maxForwardSkewH: site.config.clock.max_forward_skew_h,
-    causalAhead: site.store.counterValues()["hlc.causal-ahead"] ?? 0,
-    violations: site.store.skewViolations().map((v) => ({
-      author: v.author, name: names.get(v.author) ?? null, count: v.count, lastAt: new Date(v.lastAt).toISOString(), aheadH: Math.round(v.aheadMs / 360_000) / 10,
-    })),
-  };
+/** The view's running totals, read in one query: records and conflicts in all, and records per type. */
+interface ViewTotals {
+  readonly records: number;
+  readonly conflicts: number;
+  /** Types that have records, in type order. */
+  readonly byType: readonly TypeCount[];
 }
 
-function clockProblems(clock: ClockSummary, now: number): string[] {
-  return clock.violations
-    .filter((v) => now - Date.parse(v.lastAt) < SKEW_ATTENTION_MS)
-    .map((v) => {
-      const who = v.name ?? v.author.slice(0, 16);
-      const ahead = v.aheadH >= 48 ? `${(v.aheadH / 24).toFixed(1)} days` : `${v.aheadH} hours`;
-      return `${v.count} ${v.count === 1 ? "event" : "events"} by ${who} carry clock stamps up to ${ahead} ahead of this machine's clock (the bound is ${clock.maxForwardSkewH} h; last ${v.lastAt}): ` +
-        `check the date and time on ${who}'s machine (or on this one, if every site is named). They were applied; this site's clock did not follow them.`;
-    });
+function viewTotals(store: SqliteStore): ViewTotals {
+  const rows = store.db.prepare("SELECT type, alive, deleted, conflicts FROM view_counts ORDER BY type").all() as { type: string; alive: number; deleted: number; conflicts: number }[];
+  let records = 0;
+  let conflicts = 0;
+  for (const r of rows) {
+    records += r.alive + r.deleted;
+    conflicts += r.conflicts;
+  }
+  return { records, conflicts, byType: rows.filter((r) => r.alive + r.deleted > 0).map((r) => ({ type: r.type, alive: r.alive, deleted: r.deleted })) };
 }
 
-export function linkProblems(links: readonly LinkSummary[]): string[] {
-  const what = (l: LinkSummary) =>
-    l.kind === "rnode"
-      ? `Check that the RNode on ${l.target} is plugged in and powered (links[${l.index}].port); meshlogd reconnects by itself`
-      : `Check the network and links[${l.index}]; meshlogd keeps trying`;
-  return links
-    .filter((l) => l.state === "down")
-    .map((l) => `${l.kind === "rnode" ? "The radio" : "The link"} on ${l.target} is down: ${l.reason ?? "no reason given"}. ${what(l)}.`);
-}
-
+/**
+ * The whole status of the site, reading each thing once: the server's state,
+ * the bridge's status, each link, the view's totals (one query), the clock.
+ */
 export function siteSummary(site: Site, now = Date.now()): SiteSummary {
   const store = site.store;
+  const server = site.server();
   const bridge = site.bridge.status();
-  const counts = recordCountsByType(store);
+  const totals = viewTotals(store);
   const links = site.radios.map(linkSummary);
-  const server = site.config.server;
-  const clock = clockSummary(site);
+  const skew = readSkew(site);
+  const clock: ClockSummary = { maxForwardSkewH: skew.maxForwardSkewH, causalAhead: store.counterValues()["hlc.causal-ahead"] ?? 0, violations: skew.violations };
   return {
     site: {
       name: site.config.site.name, author: site.signer.author, network: site.config.network.name, sealed: site.config.network.key !== undefined,
       version: VERSION, node: process.version, startedAt: new Date(site.startedAt).toISOString(), uptimeS: Math.round((now - site.startedAt) / 1000),
     },
-    server: { ...site.server(), kind: server.kind, url: server.url },
-    store: {
-      events: store.eventCount(), records: store.recordCount(), authors: store.frontier().size, conflicts: conflictCount(store), gapBuffered: store.gapBufferSize(),
-    },
+    server: { ...server, kind: site.config.server.kind, url: site.config.server.url },
+    store: { events: store.eventCount(), records: totals.records, authors: store.frontier().size, conflicts: totals.conflicts, gapBuffered: store.gapBufferSize() },
     outbox: bridge.outbox,
     clock,
     forms: bridge.forms.map((f) => ({
-      type: f.type, source: f.source, describe: f.describe, records: counts.find((c) => c.type === f.type) ?? null,
+      type: f.type, source: f.source, describe: f.describe, records: totals.byType.find((c) => c.type === f.type) ?? null,
       lastPollAt: iso(f.lastPollAt), lastPollError: f.lastPollError, lastWriteError: f.lastWriteError, totals: { ...f.totals },
       files: { ...f.files },
     })),
     links,
-    attention: [...serverProblems(site), ...linkProblems(links), ...clockProblems(clock, now), ...removalNotes(store, site.config, site.signer.author)],
+    attention: attentionLines({ server, problems: site.problems(), forms: bridge.forms, links, skew: clock, removals: readRemovals(site) }, now),
   };
 }
 

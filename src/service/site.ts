@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { schedule as scheduleCron, type ScheduledTask } from "node-cron";
 import { MappingError } from "../bridge/mapping.js";
 import { createBridge, type Bridge } from "../bridge/bridge.js";
+import { retryDelay } from "../bridge/constants.js";
 import { describeError } from "../bridge/upstream.js";
 import type { Signer } from "../engine/crypto.js";
 import { parseAuthorId } from "../engine/ids.js";
@@ -33,9 +34,12 @@ import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio }
 
 /** The database file in the data directory. */
 export const DATABASE_FILE = "meshlogd.sqlite";
-/** First wait before trying an unreachable server again; doubles up to the maximum. */
-export const SERVER_RETRY_INITIAL_MS = 5_000;
-export const SERVER_RETRY_MAX_MS = 5 * 60_000;
+/**
+ * The longest wait between attempts to open an unreachable server: they back
+ * off like the bridge's own retries (retryDelay: doubling from RETRY_BASE_MS,
+ * capped at RETRY_MAX_MS, jittered), so this is that cap at its jitter's top.
+ */
+export const SERVER_RETRY_MAX_MS = retryDelay(Number.MAX_SAFE_INTEGER, () => 1);
 /** Events from the radio are written back after this quiet time, so a burst makes one round. */
 export const WRITE_BACK_DELAY_MS = 2_000;
 
@@ -56,6 +60,7 @@ export interface SiteOptions {
   readonly log: Logger;
   readonly clock?: Clock;
   readonly now?: () => number;
+  /** Uniform in [0, 1): the radios' jitter and that of the retries to open the server (seed it for reproducible runs). */
   readonly random?: () => number;
   readonly makeLink?: LinkFactory;
   /** Disables the cron schedule (tests drive polls themselves). */
@@ -163,7 +168,7 @@ export function createSite(o: SiteOptions): Site {
   let opened = false;
   let stopped = false;
   let started = false;
-  let retryMs = SERVER_RETRY_INITIAL_MS;
+  let openFailures = 0;
   let retryTimer: NodeJS.Timeout | null = null;
   let writeTimer: NodeJS.Timeout | null = null;
   let cronTask: ScheduledTask | null = null;
@@ -247,10 +252,11 @@ export function createSite(o: SiteOptions): Site {
     if (stopped) return;
     if (!r.ok) {
       const msg = describeError(r.error);
-      log.warn("the form server cannot be reached; will try again", { error: msg, retryInS: Math.round(retryMs / 1000) });
+      openFailures += 1;
+      const waitMs = retryDelay(openFailures, random);
+      log.warn("the form server cannot be reached; will try again", { error: msg, retryInS: Math.round(waitMs / 1000) });
       setServer("unreachable", msg);
-      retryTimer = setTimeout(() => void openBridge().catch(mappingDoesNotFit), retryMs);
-      retryMs = Math.min(retryMs * 2, SERVER_RETRY_MAX_MS);
+      retryTimer = setTimeout(() => void openBridge().catch(mappingDoesNotFit), waitMs);
       return;
     }
     opened = true;
@@ -294,22 +300,4 @@ export function createSite(o: SiteOptions): Site {
     rounds: () => ({ ...rounds }),
     problems: () => problems.state(),
   };
-}
-
-/** The site's server state, form statuses and database problems, worded for the banner. */
-export function serverProblems(site: Site): string[] {
-  const s = site.server();
-  const out: string[] = [];
-  const p = site.problems();
-  if (p.storage) out.push(`The database cannot be written: ${p.storage}`);
-  if (p.round) out.push(`A poll round failed: ${p.round} (see the log)`);
-  if (s.state === "unreachable") out.push(`The form server cannot be reached: ${s.error ?? "no answer"}`);
-  if (s.state === "mapping") out.push(`The mappings do not fit the form server, so nothing is polled or written: ${s.error ?? ""} Fix the mappings in the config and restart meshlogd.`);
-  const st = site.bridge.status();
-  for (const f of st.forms) {
-    if (f.lastPollError) out.push(`Polling ${f.describe} fails: ${f.lastPollError}`);
-    if (f.lastWriteError) out.push(`Writing to ${f.describe} fails: ${f.lastWriteError}`);
-    if (f.files.lastError) out.push(`Reading attachments from ${f.describe} fails (retried on later polls): ${f.files.lastError}`);
-  }
-  return out;
 }

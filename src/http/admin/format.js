@@ -95,6 +95,16 @@ export function count(n) {
 }
 
 /**
+ * A size in bytes: "211 B", "3.0 kB", "48 kB", "1.2 MB" (powers of 1000, as in kB).
+ * @param {number} n
+ */
+export function bytes(n) {
+  if (n < 1000) return `${count(n)} B`;
+  const [value, unit] = n < 1e6 ? [n / 1e3, "kB"] : n < 1e9 ? [n / 1e6, "MB"] : [n / 1e9, "GB"];
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
+/**
  * A share as a percentage: "0.4 %", "12 %".
  * @param {number} part
  * @param {number} whole

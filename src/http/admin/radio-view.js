@@ -1,9 +1,10 @@
 // @ts-check
 /**
- * The radio side: each link's airtime against its budget (gauge and chart),
- * the stations heard, and whether their data matches ours (bars of the
+ * The radio side: each link's airtime against its budget (gauge and chart)
+ * and the attachment bytes it moves (blobs-view.js), the stations heard, and whether their data matches ours (bars of the
  * events each holds), with the events of each author held here.
  */
+import { blobSection } from "./blobs-view.js";
 import { airtimeChart, airtimeGauge, signalBars, stackedBar } from "./charts.js";
 import { badge, byId, empty, fill, h, table } from "./dom.js";
 import { airtime, count, percent, shortId } from "./format.js";
@@ -49,6 +50,7 @@ function linkCard(l) {
         limited ? [h("span", { class: "key key-budget", "aria-hidden": "true" }), " the hour's budget  "] : null,
         h("span", { class: "key key-bar", "aria-hidden": "true" }), " airtime in each minute"),
     ],
+    blobSection(l),
   );
 }
 
