@@ -117,6 +117,28 @@ describe("a form server unreachable at start", () => {
   });
 });
 
+describe("a form server that refuses the credentials at start", () => {
+  it("is shown as refusing them, not as unreachable, with the config keys to check", async () => {
+    const kobo = createKoboDouble({ token: TOKEN });
+    const url = await kobo.start(0);
+    const config = parseSiteConfig({
+      site: { name: "wrong-token" }, network: { name: "n" }, server: { kind: "kobo", url, token: "f".repeat(40) },
+      mappings: [{ type: "household", source: { kobo: { asset: "aNeverOpenedHere001" } } }],
+    });
+    const site = createSite({ config, signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true });
+    try {
+      await site.start();
+      assert.equal(site.server().state, "refused");
+      const lines = serverProblems({ server: site.server(), problems: site.problems(), forms: site.bridge.status().forms });
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /^The form server refuses this site's credentials, so nothing is polled or written: HTTP 401.*Check server\.token \(KoboToolbox\) or server\.email and server\.password \(ODK Central\) in the config and restart meshlogd\.$/s);
+    } finally {
+      await site.stop();
+      await kobo.stop();
+    }
+  });
+});
+
 describe("a link that is down", () => {
   it("is named with its reason and what to check", () => {
     const link = (index: number, kind: string, target: string, state: string): LinkAttention => ({ index, kind, target, state, reason: "serial port closed" });

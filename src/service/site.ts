@@ -35,18 +35,19 @@ import { createSiteRadio, defaultLinkFactory, type LinkFactory, type SiteRadio }
 /** The database file in the data directory. */
 export const DATABASE_FILE = "meshlogd.sqlite";
 /**
- * The longest wait between attempts to open an unreachable server: they back
- * off like the bridge's own retries (retryDelay: doubling from RETRY_BASE_MS,
- * capped at RETRY_MAX_MS, jittered), so this is that cap at its jitter's top.
+ * The longest wait between attempts to open an unreachable server: a server
+ * brought back (a restarted laptop, a Kobo stack started again) is found
+ * within 5 minutes. Below that the attempts back off like the bridge's own
+ * retries (retryDelay: doubling from RETRY_BASE_MS, jittered).
  */
-export const SERVER_RETRY_MAX_MS = retryDelay(Number.MAX_SAFE_INTEGER, () => 1);
+export const SERVER_RETRY_MAX_MS = 5 * 60_000;
 /** Events from the radio are written back after this quiet time, so a burst makes one round. */
 export const WRITE_BACK_DELAY_MS = 2_000;
 
 /** Where the local form server stands, for the status API and the admin page's banner. */
 export interface ServerState {
   /** "mapping": the server answered, but a mapping does not fit its forms (found on a retry after an outage). */
-  state: "starting" | "ok" | "unreachable" | "mapping";
+  state: "starting" | "ok" | "unreachable" | "refused" | "mapping";
   /** What went wrong, in words a user can act on. */
   error: string | null;
   since: number;
@@ -253,9 +254,10 @@ export function createSite(o: SiteOptions): Site {
     if (!r.ok) {
       const msg = describeError(r.error);
       openFailures += 1;
-      const waitMs = retryDelay(openFailures, random);
-      log.warn("the form server cannot be reached; will try again", { error: msg, retryInS: Math.round(waitMs / 1000) });
-      setServer("unreachable", msg);
+      const waitMs = Math.min(SERVER_RETRY_MAX_MS, retryDelay(openFailures, random));
+      const what = r.error.kind === "auth" ? "the form server refuses this site's credentials" : "the form server cannot be reached";
+      log.warn(`${what}; will try again`, { error: msg, retryInS: Math.round(waitMs / 1000) });
+      setServer(r.error.kind === "auth" ? "refused" : "unreachable", msg);
       retryTimer = setTimeout(() => void openBridge().catch(mappingDoesNotFit), waitMs);
       return;
     }

@@ -85,6 +85,7 @@ function serverTile(status) {
   const name = SERVER_NAMES[server.kind] ?? server.kind;
   const pollFails = status.forms.some((/** @type {any} */ f) => f.lastPollError);
   const state = server.state === "unreachable" ? badge("bad", "Cannot be reached")
+    : server.state === "refused" ? badge("bad", "Refuses the credentials")
     : server.state === "mapping" ? badge("bad", "Mappings do not fit")
     : server.state === "starting" ? badge("idle", "Starting")
     : pollFails ? badge("bad", "Polls fail")
