@@ -1,0 +1,44 @@
+/**
+ * Applies the cuts of the removal events held (removal-rule.ts) to the feeds
+ * they cut (feed-cut.ts), until no cut moves: cutting a feed drops the
+ * removal events it made beyond its cut, which can move other cuts. This
+ * site's own feed is never cut.
+ */
+import type { FeedCutter } from "./feed-cut.js";
+import type { StoreCore } from "./store-core.js";
+
+export interface RemovalEnforcer {
+  /** Cuts every removed member's feed at its cut (inside the transaction that added a removal). */
+  enforce(): void;
+  /** At open: applies the cuts a store written before it knew of them may still lack. */
+  enforceAtOpen(): void;
+}
+
+export function createRemovalEnforcer(core: StoreCore, cutter: FeedCutter): RemovalEnforcer {
+  const { authors, removals } = core;
+
+  function enforce(): void {
+    for (let again = true; again; ) {
+      again = false;
+      for (const [author, cut] of [...removals.cuts()]) {
+        const a = authors.get(author);
+        if (!a || core.isSelf(author)) continue;
+        const dropped = cutter.cut(a, cut);
+        if (dropped === 0) continue;
+        core.bump("removal.dropped-events", dropped);
+        removals.dropAbove(author, cut);
+        again = true;
+      }
+    }
+    core.gap.reload();
+    core.vocabularies.reload();
+    core.frontierChanged();
+  }
+
+  return {
+    enforce,
+    enforceAtOpen() {
+      if (removals.cuts().size > 0) core.transaction(enforce);
+    },
+  };
+}
