@@ -222,7 +222,8 @@ function countView(db: Database.Database): void {
 /** Before schema 6, a removal event (kind 5) was a newer peer's unknown kind: index those held (the store cuts at open). */
 function indexRemovals(db: Database.Database): void {
   const insert = db.prepare("INSERT OR IGNORE INTO removals (remover, seq, wall, counter, member, after) SELECT key, ?, ?, ?, ?, ? FROM authors WHERE ix = ?");
-  const rows = db.prepare("SELECT author_ix, seq, wall, counter, body FROM events WHERE kind = ?").iterate(KIND.removal) as Iterable<{
+  // all(), not iterate(): better-sqlite3 refuses the inserts below while a query is still being read.
+  const rows = db.prepare("SELECT author_ix, seq, wall, counter, body FROM events WHERE kind = ?").all(KIND.removal) as Iterable<{
     author_ix: number;
     seq: number;
     wall: number;
@@ -241,7 +242,8 @@ function indexRemovals(db: Database.Database): void {
 /** Schema 2 stored kind-4 events as an unknown kind (a newer peer's): index those that are vocabularies. */
 function indexVocabularies(db: Database.Database): void {
   const insert = db.prepare("INSERT OR IGNORE INTO vocabularies (author_ix, seq, type, body) VALUES (?, ?, ?, ?)");
-  const rows = db.prepare("SELECT author_ix, seq, body FROM events WHERE kind = ?").iterate(KIND.vocabulary) as Iterable<{
+  // all(), not iterate(): see indexRemovals (a site publishes few vocabularies, so they fit in memory).
+  const rows = db.prepare("SELECT author_ix, seq, body FROM events WHERE kind = ?").all(KIND.vocabulary) as Iterable<{
     author_ix: number;
     seq: number;
     body: Buffer;
