@@ -56,9 +56,10 @@ export function enqueueChanges(d: WriterDeps): number {
     const batch = store.changedRecords(after, ENQUEUE_BATCH, [mapping.type]);
     if (batch.length === 0) return queued;
     store.atomically(() => {
-      for (const { state } of batch) {
-        if (recordNeedsWrite(d, state, bridge.local(form.source, state.record))) {
-          bridge.markDirty(form.source, state.record, d.now());
+      // A record gone from the view (state null) asks, like a deleted one, that the server's copy go.
+      for (const { record, state } of batch) {
+        if (recordNeedsWrite(d, state ?? undefined, bridge.local(form.source, record))) {
+          bridge.markDirty(form.source, record, d.now());
           queued += 1;
         }
       }

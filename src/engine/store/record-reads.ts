@@ -12,10 +12,19 @@ import { encodeView, type ConflictEntry } from "../view.js";
 import { decodeLocalState } from "./record-codec.js";
 import type { StoreCore } from "./store-core.js";
 
-/** A record whose state changed after the point a reader asked from, with the point of its newest change. */
+/**
+ * A record whose state changed after the point a reader asked from, with the
+ * point of its newest change. `state` is null when the record left the view:
+ * no write of it remains (a removed member's voided events were all that
+ * wrote it), so it is gone — not deleted, which a state says — and a reader
+ * that copied it somewhere takes it away there.
+ */
 export interface ChangedRecord {
   readonly change: number;
-  readonly state: RecordState;
+  readonly record: RecordId;
+  /** The record's type, or the type it had when it left the view. */
+  readonly type: string;
+  readonly state: RecordState | null;
 }
 
 export interface RecordReads {
@@ -26,6 +35,11 @@ export interface RecordReads {
   conflicts(record?: RecordId): ConflictEntry[];
   newestConflicts(limit: number): ConflictEntry[];
   viewBytes(): Buffer;
+}
+
+interface ChangeQueries {
+  readonly present: Database.Statement<unknown[], ChangeRow>;
+  readonly gone: Database.Statement<unknown[], GoneRow>;
 }
 
 interface ConflictRow {
@@ -39,6 +53,7 @@ interface ConflictRow {
 }
 
 type ChangeRow = { record_id: string; type: string; state: Buffer; seq: number };
+type GoneRow = { record_id: string; type: string; seq: number };
 
 export function createRecordReads(core: StoreCore): RecordReads {
   const { db, authorIndex } = core;
@@ -50,22 +65,43 @@ export function createRecordReads(core: StoreCore): RecordReads {
     conflictsOf: db.prepare<[string], ConflictRow>("SELECT * FROM conflicts WHERE record_id = ?"),
     newestConflicts: db.prepare<[number], ConflictRow>("SELECT * FROM conflicts ORDER BY wall DESC, counter DESC LIMIT ?"),
   };
-  /** The change query per number of types filtered on (-1: no filter), prepared once each. */
-  const changeQueries = new Map<number, Database.Statement<unknown[], ChangeRow>>();
+  /** The change queries per number of types filtered on (-1: no filter), prepared once each. */
+  const changeQueries = new Map<number, ChangeQueries>();
 
-  function changeQuery(types: readonly string[] | undefined): Database.Statement<unknown[], ChangeRow> {
+  function changeQuery(types: readonly string[] | undefined): ChangeQueries {
     const n = types ? types.length : -1;
     let q = changeQueries.get(n);
     if (!q) {
-      const typeFilter = types ? ` AND r.type IN (${types.map(() => "?").join(",")})` : "";
-      // A log row is current while the record's own number still equals it; older ones were superseded.
-      q = db.prepare<unknown[], ChangeRow>(
-        `SELECT r.record_id, r.type, r.state, c.seq FROM view_changes c JOIN records r ON r.rix = c.rix
-         WHERE c.seq > ? AND r.changed = c.seq${typeFilter} ORDER BY c.seq LIMIT ?`,
-      );
+      const typeFilter = (col: string) => (types ? ` AND ${col} IN (${types.map(() => "?").join(",")})` : "");
+      q = {
+        // A log row is current while the record's own number still equals it; older ones were superseded.
+        present: db.prepare<unknown[], ChangeRow>(
+          `SELECT r.record_id, r.type, r.state, c.seq FROM view_changes c JOIN records r ON r.rix = c.rix
+           WHERE c.seq > ? AND r.changed = c.seq${typeFilter("r.type")} ORDER BY c.seq LIMIT ?`,
+        ),
+        // A record that left the view and came back is present, not gone.
+        gone: db.prepare<unknown[], GoneRow>(
+          `SELECT g.record_id, g.type, g.seq FROM view_gone g
+           WHERE g.seq > ?${typeFilter("g.type")} AND NOT EXISTS (SELECT 1 FROM records r WHERE r.record_id = g.record_id) ORDER BY g.seq LIMIT ?`,
+        ),
+      };
       changeQueries.set(n, q);
     }
     return q;
+  }
+
+  /** Present and gone records changed after `after`, merged in change order, at most `limit`. */
+  function changedRecords(after: number, limit: number, types?: readonly string[]): ChangedRecord[] {
+    const q = changeQuery(types);
+    const args = [after, ...(types ?? []), limit];
+    const present = q.present.all(...args).map((r): ChangedRecord => {
+      const record = r.record_id as RecordId;
+      return { change: r.seq, record, type: r.type, state: decodeLocalState(record, r.type as RecordType, r.state, authorIndex) };
+    });
+    const gone = q.gone.all(...args);
+    if (gone.length === 0) return present;
+    const all = [...present, ...gone.map((g): ChangedRecord => ({ change: g.seq, record: g.record_id as RecordId, type: g.type, state: null }))];
+    return all.sort((a, b) => a.change - b.change).slice(0, limit);
   }
 
   function conflictEntries(rows: readonly ConflictRow[]): ConflictEntry[] {
@@ -93,10 +129,7 @@ export function createRecordReads(core: StoreCore): RecordReads {
       return row ? decodeLocalState(id, row.type as RecordType, row.state, authorIndex) : undefined;
     },
     records,
-    changedRecords: (after, limit, types) =>
-      changeQuery(types)
-        .all(after, ...(types ?? []), limit)
-        .map((r) => ({ change: r.seq, state: decodeLocalState(r.record_id as RecordId, r.type as RecordType, r.state, authorIndex) })),
+    changedRecords,
     recordCount: () => stmt.count.get()!.n,
     conflicts,
     newestConflicts: (limit) => conflictEntries(stmt.newestConflicts.all(limit)),

@@ -9,7 +9,7 @@ import { parseVocabulary } from "../vocabulary.js";
 import { BLOB_DDL } from "./blob-store.js";
 import { REMOVALS_DDL } from "./removal-index.js";
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -96,6 +96,17 @@ CREATE INDEX IF NOT EXISTS records_by_type ON records (type);
 CREATE TABLE IF NOT EXISTS view_changes (
   seq INTEGER PRIMARY KEY,
   rix INTEGER NOT NULL
+);
+
+-- Records that left the view (schema 7): a removed member's voided events
+-- were all that wrote them, so no state remains. Their change (also logged in
+-- view_changes, under the rix they had) names them here, so a reader of the
+-- change sequence learns they are gone; the newest such change per record.
+-- A row is current while no record of that id is in records again.
+CREATE TABLE IF NOT EXISTS view_gone (
+  seq       INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL UNIQUE,
+  type      TEXT NOT NULL
 );
 
 -- Every write per record, for the conflict log's race check, keyed by the

@@ -247,7 +247,8 @@ export class SqliteStore {
    * Records whose state changed after point `after` of the view's change
    * sequence, oldest change first, at most `limit`; each with the point of its
    * newest change. A reader that persists the last point it handled misses
-   * nothing across restarts.
+   * nothing across restarts. An entry whose state is null names a record that
+   * left the view (no write of it remains): the reader treats it as gone.
    */
   changedRecords(after: number, limit: number, types?: readonly string[]): ChangedRecord[] {
     return this.view.changedRecords(after, limit, types);
