@@ -2,13 +2,15 @@
  * A record that only a removed member's voided events wrote: cutting the
  * feed takes it out of the view (as a re-fold of the events left has it), and
  * the view's change sequence names it gone, so its readers (the bridge's
- * writer, the radio's attachment index) learn of it.
+ * writer, the radio's attachment index) learn of it. And start-up does not
+ * apply cuts again that it applied before.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { sha256 } from "../src/engine/crypto.js";
 import { recordId, recordType } from "../src/engine/ids.js";
 import { openStore, type SqliteStore } from "../src/engine/store/sqlite-store.js";
@@ -78,5 +80,38 @@ describe("a record only voided events wrote", () => {
     }
     assert.ok(again.viewBytes().equals(refold(again)));
     for (const s of [a, m, again]) s.close();
+  });
+
+  it("start-up applies the cuts of a store written before it knew of removals, and skips cuts it applied before", () => {
+    const { a, b, m, aAuthor, mAuthor, signers } = removedWriter("open");
+    const path = join(dir, "open-1.db");
+    b.close();
+    // As a version before removals (schema 5) stored it: a's removal held as an event of an unknown kind, m's feed not cut.
+    const db = new Database(path);
+    const ev = a.db.prepare("SELECT seq, id, wall, counter, kind, body, sig FROM events WHERE kind = 5").get() as Record<string, unknown>;
+    const aIx = (db.prepare("SELECT ix FROM authors WHERE key = ?").get(Buffer.from(aAuthor, "hex")) as { ix: number }).ix;
+    db.prepare("INSERT INTO events (author_ix, seq, id, wall, counter, kind, body, sig, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)")
+      .run(aIx, ev.seq, ev.id, ev.wall, ev.counter, ev.kind, ev.body, ev.sig);
+    db.prepare("UPDATE authors SET head_seq = ?, head_id = ?, head_wall = ?, head_counter = ? WHERE ix = ?").run(ev.seq, ev.id, ev.wall, ev.counter, aIx);
+    db.exec("DELETE FROM removals; UPDATE meta SET value = 5 WHERE key = 'schema_version'");
+    db.close();
+
+    const open = () => openStore({ path, signer: signers[1]!, verifyPool: null });
+    let s = open();
+    assert.equal(s.headSeq(mAuthor), 1, "the cut is applied at open");
+    assert.equal(s.getRecord(recordId("r1")), undefined);
+    assert.deepEqual(s.changedRecords(0, 10).filter((c) => c.state === null).map((c) => c.record), [recordId("r1")], "and r1 is named gone");
+    assert.ok(s.viewBytes().equals(a.viewBytes()));
+    // A row of m's feed beyond its cut, waiting in the gap buffer: what applying the cuts again would drop.
+    s.db.prepare("INSERT INTO gap_buffer (author_ix, seq, digest, form, item, received_at) SELECT ix, 9, x'00', 0, x'00', 0 FROM authors WHERE key = ?")
+      .run(Buffer.from(mAuthor, "hex"));
+    s.close();
+    s = open();
+    assert.equal(s.gapBufferSize(), 1, "the cuts held are those applied: start-up leaves the store alone");
+    s.db.prepare("DELETE FROM meta WHERE key = 'removal.cuts-applied'").run();
+    s.close();
+    s = open();
+    assert.equal(s.gapBufferSize(), 0, "without the record of what was applied, start-up applies the cuts");
+    for (const x of [a, m, s]) x.close();
   });
 });
