@@ -9,15 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { encodeCanonical } from "../src/engine/cbor.js";
-import { generateSigner, type Signer } from "../src/engine/crypto.js";
+import { generateSigner } from "../src/engine/crypto.js";
 import { bodyToCbor, KIND, parseBody, signEvent, type SignedEvent } from "../src/engine/event.js";
 import { decodeSignedEvent, encodeSignedEvent } from "../src/engine/event-codec.js";
 import { recordId, recordType, type AuthorId } from "../src/engine/ids.js";
 import { removalCuts, type RemovalFact } from "../src/engine/removal-rule.js";
 import { openStore, type SqliteStore } from "../src/engine/store/sqlite-store.js";
 import { agreesOnMembers } from "../src/engine/sync/kindred-digests.js";
-import { encodeView, foldEvents } from "../src/engine/view.js";
 import { encodeWireItem, parseWireItem } from "../src/engine/wire.js";
+import { refold, trio, upsert } from "./support/removal-trio.js";
 
 const WALL = 1_767_225_600_000;
 
@@ -88,24 +88,6 @@ describe("removal event codec", () => {
     store.close();
   });
 });
-
-/** Three identities, each a member of the others' stores. */
-function trio(): { signers: Signer[]; stores: SqliteStore[] } {
-  const signers = [0, 1, 2].map(() => generateSigner().signer);
-  const stores = signers.map((s) => openStore({ path: ":memory:", signer: s, verifyPool: null }));
-  stores.forEach((st, i) => signers.forEach((s, j) => j !== i && st.addMember(s.author)));
-  return { signers, stores };
-}
-
-function upsert(store: SqliteStore, record: string, fields: Record<string, number>): SignedEvent {
-  const base = store.getRecord(recordId(record))?.lastWrite ?? null;
-  return store.append({ kind: "upsert", record: recordId(record), type: recordType("t"), base: base && { wall: base.wall, counter: base.counter }, fields });
-}
-
-function refold(store: SqliteStore): Buffer {
-  const f = foldEvents([...store.frontier()].flatMap(([a, seq]) => store.readEvents(a, 1, seq)));
-  return encodeView(f.records.values(), f.conflicts.values());
-}
 
 describe("removal in the store", () => {
   it("says why it authors no removal: itself, not a member, already removed, no identity", () => {

@@ -27,22 +27,22 @@ describe("view change sequence", () => {
     const s = openStore({ path, signer, verifyPool: null });
     for (let i = 1; i <= 3; i++) s.append({ kind: "upsert", record: rid(i), type: T, base: null, fields: { n: i } });
     const first = s.changedRecords(0, 10);
-    assert.deepEqual(first.map((c) => c.state.record), [rid(1), rid(2), rid(3)]);
+    assert.deepEqual(first.map((c) => c.record), [rid(1), rid(2), rid(3)]);
     const mark = first[2]!.change;
     s.append({ kind: "upsert", record: rid(2), type: T, base: null, fields: { n: 20 } });
     s.append({ kind: "delete", record: rid(1), type: T, base: null });
     const later = s.changedRecords(mark, 10);
-    assert.deepEqual(later.map((c) => c.state.record), [rid(2), rid(1)]);
-    assert.equal(later[0]!.state.fields.get("n")?.value, 20);
+    assert.deepEqual(later.map((c) => c.record), [rid(2), rid(1)]);
+    assert.equal(later[0]!.state?.fields.get("n")?.value, 20);
     assert.ok(later[0]!.change < later[1]!.change);
-    assert.deepEqual(s.changedRecords(mark, 1).map((c) => c.state.record), [rid(2)], "limit respected, oldest change first");
+    assert.deepEqual(s.changedRecords(mark, 1).map((c) => c.record), [rid(2)], "limit respected, oldest change first");
     assert.deepEqual(s.changedRecords(0, 10, ["other"]), [], "type filter");
     const seq = s.viewChangeSeq();
     s.close();
     const again = openStore({ path, signer, verifyPool: null });
     assert.equal(again.viewChangeSeq(), seq, "the sequence resumes after a restart");
     again.append({ kind: "upsert", record: rid(3), type: T, base: null, fields: { n: 30 } });
-    assert.deepEqual(again.changedRecords(seq, 10).map((c) => c.state.record), [rid(3)]);
+    assert.deepEqual(again.changedRecords(seq, 10).map((c) => c.record), [rid(3)]);
     again.close();
   });
 

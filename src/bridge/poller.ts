@@ -97,9 +97,11 @@ function takeVersion(d: PollerDeps, v: ObservedVersion, tally: PageTally): void 
     settle(d, v.record);
     return;
   }
-  const fields = changedFields(mapping, live ? copy.answers : undefined, v.answers, d.hashKey);
   const known = store.getRecord(v.record);
-  if (!live && !known && v.submittedAt) fields[SUBMITTED_FIELD] = v.submittedAt;
+  // A copy of a record gone from the view (its only writes were voided) is no base: the version is a new record.
+  const before = live && known ? copy.answers : undefined;
+  const fields = changedFields(mapping, before, v.answers, d.hashKey);
+  if (!known && v.submittedAt) fields[SUBMITTED_FIELD] = v.submittedAt;
   // A version with no mapped change (a field we do not replicate was edited) still revives a record deleted elsewhere.
   if (Object.keys(fields).length === 0 && known && isAlive(known)) return;
   store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(known), fields });
@@ -121,7 +123,7 @@ function takeGone(d: PollerDeps, localKey: string, record: RecordId, tally: Page
     return;
   }
   const known = store.getRecord(record);
-  if (known && !isAlive(known)) return; // already deleted in the converged view
+  if (!known || !isAlive(known)) return; // already deleted in the converged view, or gone from it
   store.append({ kind: "delete", record, type: mapping.type, base: baseOf(known) });
   tally.appended.set(record, gone);
   stats.events += 1;

@@ -105,11 +105,15 @@ export function overlay(copy: Answers, changes: Answers): Answers {
   return out;
 }
 
-/** True if the local server does not yet hold what the converged record says. */
+/**
+ * True if the local server does not yet hold what the converged record says.
+ * No state: the record is not in the view (it left it when the only events
+ * that wrote it were voided), so a live copy on the server is to go, as for
+ * a deleted record.
+ */
 export function needsWrite(m: ResolvedMapping, state: RecordState | undefined, copy: LocalCopy | undefined): boolean {
-  if (!state) return false;
   const live = copy !== undefined && !copy.deleted;
-  if (!isAlive(state)) return live;
+  if (!state || !isAlive(state)) return live;
   if (!live) return true;
   return answersToWrite(desiredAnswers(m, state), copy.answers).size > 0;
 }

@@ -86,9 +86,9 @@ export async function planWrite(d: PlanDeps, record: RecordId): Promise<Result<P
   const state = store.getRecord(record);
   const copy = bridge.local(form.source, record);
   const change = store.viewChangeSeq();
-  if (!state) return ok("nothing");
-  if (!needsWrite(mapping, state, copy)) return isAlive(state) ? planFiles(d, state, copy, change) : ok("nothing");
-  if (!isAlive(state)) {
+  if (!needsWrite(mapping, state, copy)) return state && isAlive(state) ? planFiles(d, state, copy, change) : ok("nothing");
+  if (!state || !isAlive(state)) {
+    // Deleted, or gone from the view (no write of it remains): the submission goes.
     return ok({ action: "delete", instanceId: null, deprecatedId: null, localKey: copy!.localKey, body: null, answers: copy!.answers, change, files: [] });
   }
   const desired = desiredAnswers(mapping, state);

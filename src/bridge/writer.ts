@@ -51,10 +51,10 @@ export interface WriterDeps {
 /** Where the writer of `source` stands in the view's change sequence (a bridge cursor). */
 export const writeCursorKey = (source: string): string => `write:${source}`;
 
-/** Queues `state`'s record if the local server (whose copy is `copy`) lacks what it says; true if it did. */
-function enqueueIfNeeded(d: Omit<WriterDeps, "requestPoll">, state: RecordState, copy: LocalCopy | undefined): boolean {
+/** Queues `record` if the local server (whose copy is `copy`) lacks what the view says (`state`; undefined: gone); true if it did. */
+function enqueueIfNeeded(d: Omit<WriterDeps, "requestPoll">, record: RecordId, state: RecordState | undefined, copy: LocalCopy | undefined): boolean {
   if (!recordNeedsWrite(d, state, copy)) return false;
-  d.bridge.markDirty(d.form.source, state.record, d.now());
+  d.bridge.markDirty(d.form.source, record, d.now());
   return true;
 }
 
@@ -68,7 +68,8 @@ export function enqueueChanges(d: WriterDeps): number {
     const batch = store.changedRecords(after, ENQUEUE_BATCH, [mapping.type]);
     if (batch.length === 0) return queued;
     store.atomically(() => {
-      for (const { state } of batch) if (enqueueIfNeeded(d, state, bridge.local(d.form.source, state.record))) queued += 1;
+      // A record gone from the view (state null) asks, like a deleted one, that the server's copy go.
+      for (const { record, state } of batch) if (enqueueIfNeeded(d, record, state ?? undefined, bridge.local(d.form.source, record))) queued += 1;
       bridge.setCursor(key, batch[batch.length - 1]!.change);
     });
   }
@@ -88,7 +89,7 @@ export function enqueueOwnChanges(d: Omit<WriterDeps, "requestPoll">, before: nu
   if ((bridge.cursor<number>(key) ?? 0) !== before) return;
   for (const [record, copy] of records) {
     const state = store.getRecord(record);
-    if (state && state.type === mapping.type) enqueueIfNeeded(d, state, copy);
+    if (state && state.type === mapping.type) enqueueIfNeeded(d, record, state, copy);
   }
   bridge.setCursor(key, store.viewChangeSeq());
 }

@@ -3,7 +3,8 @@
  * beyond it leave the feed, the gap buffer and the vocabulary copies, and
  * every record they wrote is folded again from the writes that remain, with
  * the same pure fold as the reference (view.ts foldEvents), so the view stays
- * equal to a re-fold of the events left. Runs inside the ingest transaction;
+ * equal to a re-fold of the events left (a record no write of which is left
+ * leaves the view, and the change sequence says so). Runs inside the ingest transaction;
  * the caller reloads its caches (gap buffer, vocabularies) afterwards.
  */
 import type Database from "better-sqlite3";
@@ -34,7 +35,7 @@ export function createFeedCutter(db: Database.Database, authors: AuthorIndex, ne
       "SELECT id, wall, counter, kind, body FROM events WHERE author_ix = ? AND seq = ?",
     ),
     saveHead: db.prepare("UPDATE authors SET head_seq = ?, head_id = ?, head_wall = ?, head_counter = ? WHERE ix = ?"),
-    record: db.prepare<[number], { record_id: string }>("SELECT record_id FROM records WHERE rix = ?"),
+    record: db.prepare<[number], { record_id: string; type: string }>("SELECT record_id, type FROM records WHERE rix = ?"),
     writes: db.prepare<[number], { author_ix: number; seq: number }>("SELECT author_ix, seq FROM record_writes WHERE rix = ?"),
     dropRecordWrites: db.prepare("DELETE FROM record_writes WHERE rix = ?"),
     putWrite: db.prepare(
@@ -45,6 +46,7 @@ export function createFeedCutter(db: Database.Database, authors: AuthorIndex, ne
     dropRecord: db.prepare("DELETE FROM records WHERE rix = ?"),
     updateRecord: db.prepare("UPDATE records SET type = ?, alive = ?, state = ?, changed = ? WHERE rix = ?"),
     logChange: db.prepare("INSERT INTO view_changes (seq, rix) VALUES (?, ?)"),
+    logGone: db.prepare("INSERT OR REPLACE INTO view_gone (seq, record_id, type) VALUES (?, ?, ?)"),
   };
 
   function facts(ix: number, seq: number): EventFacts {
@@ -55,22 +57,28 @@ export function createFeedCutter(db: Database.Database, authors: AuthorIndex, ne
     return { author: authors.authorOf(ix), seq, hlc: { wall: row.wall, counter: row.counter }, body };
   }
 
-  /** Folds record `rix` again from its remaining writes and rewrites its state, writes and conflicts. */
+  /**
+   * Folds record `rix` again from its remaining writes and rewrites its state, writes and conflicts.
+   * A record no write of which remains leaves the view, as a re-fold would have it; its change names it
+   * in view_gone, so readers of the change sequence (the bridge's writer, the attachment index) learn it is gone.
+   */
   function refold(rix: number): void {
-    const rid = stmt.record.get(rix)?.record_id as RecordId | undefined;
-    if (rid === undefined) return;
+    const row = stmt.record.get(rix);
+    if (row === undefined) return;
+    const rid = row.record_id as RecordId;
     const events = stmt.writes.all(rix).map((w) => facts(w.author_ix, w.seq));
     stmt.dropConflicts.run(rid); // first, so the view's running totals count them under the record's old type
     stmt.dropRecordWrites.run(rix);
     const fold = foldEvents(events);
     const state = fold.records.get(rid);
+    const change = nextChange();
+    stmt.logChange.run(change, rix);
     if (!state) {
       stmt.dropRecord.run(rix);
+      stmt.logGone.run(change, rid, row.type);
       return;
     }
-    const change = nextChange();
     stmt.updateRecord.run(state.type as RecordType, isAlive(state) ? 1 : 0, encodeLocalState(state, authors), change, rix);
-    stmt.logChange.run(change, rix);
     for (const ev of events) {
       const ref = writeRefOf(ev);
       if (!ref) continue;

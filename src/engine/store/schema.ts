@@ -9,7 +9,7 @@ import { parseVocabulary } from "../vocabulary.js";
 import { BLOB_DDL } from "./blob-store.js";
 import { REMOVALS_DDL } from "./removal-index.js";
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -96,6 +96,17 @@ CREATE INDEX IF NOT EXISTS records_by_type ON records (type);
 CREATE TABLE IF NOT EXISTS view_changes (
   seq INTEGER PRIMARY KEY,
   rix INTEGER NOT NULL
+);
+
+-- Records that left the view (schema 7): a removed member's voided events
+-- were all that wrote them, so no state remains. Their change (also logged in
+-- view_changes, under the rix they had) names them here, so a reader of the
+-- change sequence learns they are gone; the newest such change per record.
+-- A row is current while no record of that id is in records again.
+CREATE TABLE IF NOT EXISTS view_gone (
+  seq       INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL UNIQUE,
+  type      TEXT NOT NULL
 );
 
 -- Every write per record, for the conflict log's race check, keyed by the
@@ -222,7 +233,8 @@ function countView(db: Database.Database): void {
 /** Before schema 6, a removal event (kind 5) was a newer peer's unknown kind: index those held (the store cuts at open). */
 function indexRemovals(db: Database.Database): void {
   const insert = db.prepare("INSERT OR IGNORE INTO removals (remover, seq, wall, counter, member, after) SELECT key, ?, ?, ?, ?, ? FROM authors WHERE ix = ?");
-  const rows = db.prepare("SELECT author_ix, seq, wall, counter, body FROM events WHERE kind = ?").iterate(KIND.removal) as Iterable<{
+  // all(), not iterate(): better-sqlite3 refuses the inserts below while a query is still being read.
+  const rows = db.prepare("SELECT author_ix, seq, wall, counter, body FROM events WHERE kind = ?").all(KIND.removal) as Iterable<{
     author_ix: number;
     seq: number;
     wall: number;
@@ -241,7 +253,8 @@ function indexRemovals(db: Database.Database): void {
 /** Schema 2 stored kind-4 events as an unknown kind (a newer peer's): index those that are vocabularies. */
 function indexVocabularies(db: Database.Database): void {
   const insert = db.prepare("INSERT OR IGNORE INTO vocabularies (author_ix, seq, type, body) VALUES (?, ?, ?, ?)");
-  const rows = db.prepare("SELECT author_ix, seq, body FROM events WHERE kind = ?").iterate(KIND.vocabulary) as Iterable<{
+  // all(), not iterate(): see indexRemovals (a site publishes few vocabularies, so they fit in memory).
+  const rows = db.prepare("SELECT author_ix, seq, body FROM events WHERE kind = ?").all(KIND.vocabulary) as Iterable<{
     author_ix: number;
     seq: number;
     body: Buffer;

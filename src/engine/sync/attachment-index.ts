@@ -20,8 +20,11 @@ export interface AttachmentMeta {
 
 /** What the index reads from the store (the SQLite store has both). */
 export interface ViewChanges {
-  /** Records changed after point `after` of the view's change sequence, oldest first, at most `limit`. */
-  changedRecords(after: number, limit: number): { change: number; state: RecordState }[];
+  /**
+   * Records changed after point `after` of the view's change sequence, oldest first, at most `limit`.
+   * A null state: the record left the view (no write of it remains), so it names no attachment.
+   */
+  changedRecords(after: number, limit: number): { change: number; record: RecordId; state: RecordState | null }[];
   /** The newest point of the change sequence. */
   viewChangeSeq(): number;
 }
@@ -46,7 +49,7 @@ export class AttachmentIndex {
     let changed = false;
     for (;;) {
       const rows = this.view.changedRecords(this.cursor, SCAN_BATCH);
-      for (const r of rows) changed = this.update(r.state) || changed;
+      for (const r of rows) changed = (r.state ? this.update(r.state) : this.forget(r.record)) || changed;
       if (rows.length > 0) this.cursor = (rows.at(-1) as { change: number }).change;
       if (rows.length < SCAN_BATCH) break;
     }
@@ -68,12 +71,7 @@ export class AttachmentIndex {
     const before = this.byRecord.get(s.record);
     const after = isAlive(s) ? [...s.attachments.values()].map((a) => hex(a.hash)) : [];
     if (before ? before.type === s.type && before.hashes.join() === after.join() : after.length === 0) return false;
-    for (const h of before?.hashes ?? []) {
-      const left = (this.byHash.get(h) ?? []).filter((m) => m.record !== s.record);
-      if (left.length > 0) this.byHash.set(h, left);
-      else this.byHash.delete(h);
-    }
-    this.byRecord.delete(s.record);
+    this.forget(s.record);
     if (after.length === 0) return true;
     for (const [field, a] of s.attachments) {
       const meta: AttachmentMeta = { record: s.record, type: s.type, field, hash: a.hash, size: a.size, mime: a.mime };
@@ -83,6 +81,19 @@ export class AttachmentIndex {
       else this.byHash.set(h, [meta]);
     }
     this.byRecord.set(s.record, { type: s.type, hashes: after });
+    return true;
+  }
+
+  /** Takes out the attachments `record` named; true when it named any. */
+  private forget(record: RecordId): boolean {
+    const before = this.byRecord.get(record);
+    if (!before) return false;
+    for (const h of before.hashes) {
+      const left = (this.byHash.get(h) ?? []).filter((m) => m.record !== record);
+      if (left.length > 0) this.byHash.set(h, left);
+      else this.byHash.delete(h);
+    }
+    this.byRecord.delete(record);
     return true;
   }
 }
