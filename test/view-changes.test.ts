@@ -20,6 +20,26 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const T = "household" as RecordType;
 const rid = (n: number) => `uuid:00000000-0000-4000-8000-${String(n).padStart(12, "0")}` as RecordId;
 
+describe("appendRead", () => {
+  it("returns the state the event gave its record, equal to what the view holds after a restart", () => {
+    const path = join(dir, "append-read.db");
+    const signer = generateSigner().signer;
+    const s = openStore({ path, signer, verifyPool: null });
+    const created = s.appendRead({ kind: "upsert", record: rid(1), type: T, base: null, fields: { n: 1, name: "Amani" } });
+    const edited = s.appendRead({ kind: "upsert", record: rid(1), type: T, base: created.state!.lastWrite, fields: { n: 2 } });
+    const deleted = s.appendRead({ kind: "delete", record: rid(2), type: T, base: null });
+    const vocabulary = s.appendRead({ kind: "vocabulary", type: T, fields: [] });
+    assert.equal(edited.state!.fields.get("n")?.value, 2);
+    assert.equal(edited.state!.fields.get("name")?.value, "Amani", "the fields the edit did not name are in the state");
+    assert.equal(vocabulary.state, undefined, "an event that changes no record gives no state");
+    s.close();
+    const again = openStore({ path, verifyPool: null });
+    assert.deepEqual(again.getRecord(rid(1)), edited.state);
+    assert.deepEqual(again.getRecord(rid(2)), deleted.state);
+    again.close();
+  });
+});
+
 describe("view change sequence", () => {
   it("numbers every record change and persists the numbers", () => {
     const path = join(dir, "a.db");

@@ -27,7 +27,7 @@ import type { LocalForm, ObservedVersion, PollItem } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
 import { changedFields, SUBMITTED_FIELD } from "./record-translate.js";
 import { fileDeps, recordNeedsWrite } from "./write-plan.js";
-import { enqueueOwnChanges } from "./writer.js";
+import { enqueueOwnChanges, type OwnChange } from "./writer.js";
 import { ok, type Result } from "./upstream.js";
 
 export interface PollStats {
@@ -66,16 +66,17 @@ function settle(d: PollerDeps, record: RecordId): void {
   if (recordNeedsWrite(d, store.getRecord(record), bridge.local(form.source, record))) bridge.markDirty(form.source, record, d.now());
 }
 
-/** What one page did: its tallies, and the records it appended events for, with their local copies as they now are. */
+/** What one page did: its tallies, and the records it appended events for, with their local copies and view states as they now are. */
 interface PageTally {
   readonly stats: PollStats;
-  readonly appended: Map<RecordId, LocalCopy>;
+  readonly appended: Map<RecordId, OwnChange>;
 }
 
 /** Stores a local copy, keeping the page's view of it current. */
 function putCopy(d: PollerDeps, tally: PageTally, copy: LocalCopy): void {
   d.bridge.putLocal(d.form.source, copy);
-  if (tally.appended.has(copy.record)) tally.appended.set(copy.record, copy);
+  const own = tally.appended.get(copy.record);
+  if (own) tally.appended.set(copy.record, { ...own, copy });
 }
 
 function takeVersion(d: PollerDeps, v: ObservedVersion, tally: PageTally): void {
@@ -104,8 +105,8 @@ function takeVersion(d: PollerDeps, v: ObservedVersion, tally: PageTally): void 
   if (!known && v.submittedAt) fields[SUBMITTED_FIELD] = v.submittedAt;
   // A version with no mapped change (a field we do not replicate was edited) still revives a record deleted elsewhere.
   if (Object.keys(fields).length === 0 && known && isAlive(known)) return;
-  store.append({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(known), fields });
-  tally.appended.set(v.record, taken);
+  const { state } = store.appendRead({ kind: "upsert", record: v.record, type: mapping.type, base: baseOf(known), fields });
+  tally.appended.set(v.record, { copy: taken, state });
   stats.events += 1;
 }
 
@@ -124,8 +125,8 @@ function takeGone(d: PollerDeps, localKey: string, record: RecordId, tally: Page
   }
   const known = store.getRecord(record);
   if (!known || !isAlive(known)) return; // already deleted in the converged view, or gone from it
-  store.append({ kind: "delete", record, type: mapping.type, base: baseOf(known) });
-  tally.appended.set(record, gone);
+  const { state } = store.appendRead({ kind: "delete", record, type: mapping.type, base: baseOf(known) });
+  tally.appended.set(record, { copy: gone, state });
   stats.events += 1;
 }
 

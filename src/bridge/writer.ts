@@ -75,20 +75,25 @@ export function enqueueChanges(d: WriterDeps): number {
   }
 }
 
+/** A record the poller appended an event for: the local copy it stored and the view state the event gave (store.appendRead). */
+export interface OwnChange {
+  readonly copy: LocalCopy;
+  readonly state: RecordState | undefined;
+}
+
 /**
  * Call inside the transaction in which the poller appended events for
- * `records` (with the local copies they now have), and only if the
+ * `records` (with the local copies and view states they now have), and only if the
  * writer's cursor stood at `before`, the end of the change sequence, when it
  * began: those appends made every change since, so this does exactly what
  * enqueueChanges would do next, without reading each record back from the
  * change log. Moves the writer's cursor past them.
  */
-export function enqueueOwnChanges(d: Omit<WriterDeps, "requestPoll">, before: number, records: ReadonlyMap<RecordId, LocalCopy>): void {
+export function enqueueOwnChanges(d: Omit<WriterDeps, "requestPoll">, before: number, records: ReadonlyMap<RecordId, OwnChange>): void {
   const { store, bridge, mapping } = d;
   const key = writeCursorKey(d.form.source);
   if ((bridge.cursor<number>(key) ?? 0) !== before) return;
-  for (const [record, copy] of records) {
-    const state = store.getRecord(record);
+  for (const [record, { copy, state }] of records) {
     if (state && state.type === mapping.type) enqueueIfNeeded(d, record, state, copy);
   }
   bridge.setCursor(key, store.viewChangeSeq());

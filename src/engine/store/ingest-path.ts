@@ -17,6 +17,7 @@ import type { Waiting } from "./gap-buffer.js";
 import { resolveCandidate, sameBytes, type Candidate, type Offered, type Resolved } from "./event-resolve.js";
 import type { IngestOutcome, IngestReport } from "./ingest-types.js";
 import type { StoreClock } from "./store-clock.js";
+import type { RecordState } from "../record-state.js";
 import type { StoreCore } from "./store-core.js";
 import { StoreCorruptError } from "./store-corrupt-error.js";
 import type { ViewUpdater } from "./view-updater.js";
@@ -24,8 +25,8 @@ import type { ViewUpdater } from "./view-updater.js";
 export interface IngestPath {
   /** Ingests in one transaction, outcomes in input order; `beforeCommit` runs last inside it and may throw to roll everything back. */
   run(offered: readonly Offered[], beforeCommit?: () => void): IngestReport;
-  /** Writes an event whose place in the feed is checked (inside a transaction): feed, head, view, removals. */
-  apply(a: AuthorRow, r: Resolved): void;
+  /** Writes an event whose place in the feed is checked (inside a transaction): feed, head, view, removals. Returns the record's new state, if the event changed one. */
+  apply(a: AuthorRow, r: Resolved): RecordState | undefined;
   /** Candidates for decoded full events: refused as malformed (or oversized) when undecodable, or by a non-member. */
   offerDecoded(decoded: readonly EventDecodeResult[]): Offered[];
 }
@@ -54,17 +55,18 @@ export function createIngestPath({ core, clock, view, verdicts, enforceCuts }: I
     ),
   };
 
-  function apply(a: AuthorRow, r: Resolved): void {
+  function apply(a: AuthorRow, r: Resolved): RecordState | undefined {
     stmt.insertEvent.run(a.ix, r.seq, r.id, r.hlc.wall, r.hlc.counter, r.kind, r.bodyBytes, r.sig, core.now());
     if (r.body.kind === "vocabulary") vocabularies.add(a.ix, r.seq, r.body);
     a.head = { seq: r.seq, id: r.id, wall: r.hlc.wall, counter: r.hlc.counter };
     stmt.saveHead.run(r.seq, r.id, r.hlc.wall, r.hlc.counter, a.ix);
     core.frontierChanged();
-    view.apply({ author: a.author, seq: r.seq, hlc: r.hlc, body: r.body }, a.ix);
+    const state = view.apply({ author: a.author, seq: r.seq, hlc: r.hlc, body: r.body }, a.ix);
     if (r.body.kind === "removal") {
       removals.add({ author: a.author, seq: r.seq, hlc: r.hlc, body: r.body });
       enforceCuts();
     }
+    return state;
   }
 
   function recordFork(a: AuthorRow, r: Resolved, keptId: Buffer | null): void {

@@ -7,6 +7,7 @@ import { kindCode, signEventWithBody, type EventBody, type SignedEvent } from ".
 import type { Hlc } from "../hlc.js";
 import { hexToBytes, toEventId, type AuthorId, type RecordId } from "../ids.js";
 import type { AuthorRow } from "./author-registry.js";
+import type { RecordState } from "../record-state.js";
 import type { IngestPath } from "./ingest-path.js";
 import type { StoreClock } from "./store-clock.js";
 import type { StoreCore } from "./store-core.js";
@@ -20,6 +21,12 @@ export function localAuthorOf(core: StoreCore): AuthorId {
   return core.signer.author;
 }
 
+/** A local event and the state of the record it changed (undefined for an event that changes none). */
+export interface Appended {
+  readonly event: SignedEvent;
+  readonly state: RecordState | undefined;
+}
+
 /**
  * Returns `append`: signs `body` as the next event of this site's feed and
  * applies it, in one transaction. `lastWriteOf` gives a record's newest stamp
@@ -30,7 +37,7 @@ export function createLocalAppend(
   clock: StoreClock,
   path: IngestPath,
   lastWriteOf: (record: RecordId) => Hlc | undefined,
-): (body: EventBody) => SignedEvent {
+): (body: EventBody) => Appended {
   return (body) => {
     const signer = core.signer;
     if (!signer) throw new Error(NO_IDENTITY);
@@ -39,9 +46,9 @@ export function createLocalAppend(
       const hlc = clock.stampFor(body, lastWriteOf);
       const prev = me.head.id ? toEventId(me.head.id) : null;
       const { event: ev, bodyBytes } = signEventWithBody(signer, { seq: me.head.seq + 1, prev, hlc }, body);
-      path.apply(me, { seq: ev.seq, prev: me.head.id, hlc, kind: kindCode(body), body, bodyBytes, sig: ev.sig, id: hexToBytes(ev.id) });
+      const state = path.apply(me, { seq: ev.seq, prev: me.head.id, hlc, kind: kindCode(body), body, bodyBytes, sig: ev.sig, id: hexToBytes(ev.id) });
       clock.save();
-      return ev;
+      return { event: ev, state };
     });
   };
 }

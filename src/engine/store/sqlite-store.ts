@@ -27,7 +27,7 @@ import { createFeedCutter } from "./feed-cut.js";
 import { createFeedReads, type FeedReads, type ForkEvidence } from "./feed-reads.js";
 import { createIngestPath, type IngestPath } from "./ingest-path.js";
 import type { IngestReport } from "./ingest-types.js";
-import { createLocalAppend, localAuthorOf } from "./local-events.js";
+import { createLocalAppend, localAuthorOf, type Appended } from "./local-events.js";
 import { createMembership, type Membership, type RemovalOutcome, type RemovalsHeld } from "./membership.js";
 import { createWireIngest, type WireIngest } from "./optimistic-ingest.js";
 import { createRecordReads, type ChangedRecord, type RecordReads } from "./record-reads.js";
@@ -53,7 +53,7 @@ export class SqliteStore {
   private readonly members_: Membership;
   private readonly feeds: FeedReads;
   private readonly view: RecordReads;
-  private readonly appendLocal: (body: EventBody) => SignedEvent;
+  private readonly appendLocal: (body: EventBody) => Appended;
 
   constructor(options: StoreOptions) {
     const core = openStoreCore(options);
@@ -69,7 +69,7 @@ export class SqliteStore {
     this.feeds = createFeedReads(core);
     this.view = createRecordReads(core);
     this.appendLocal = createLocalAppend(core, this.clock, this.path, (record) => this.view.getRecord(record)?.lastWrite);
-    this.members_ = createMembership(core, this.appendLocal);
+    this.members_ = createMembership(core, (body) => this.appendLocal(body).event);
     if (core.signer) this.addMember(core.signer.author, "self");
     enforcer.enforceAtOpen(); // a store written before it knew of them
   }
@@ -146,6 +146,11 @@ export class SqliteStore {
 
   /** Signs `body` as the next event of this site's feed and applies it, in one transaction. */
   append(body: EventBody): SignedEvent {
+    return this.appendLocal(body).event;
+  }
+
+  /** As append, and also returns the state the event gave its record (what getRecord would read back), saving that read. */
+  appendRead(body: EventBody): Appended {
     return this.appendLocal(body);
   }
 

@@ -8,7 +8,7 @@ import type Database from "better-sqlite3";
 import { decodeStrict, encodeCanonical } from "../cbor.js";
 import { isRecordBody, parseBody, type EventFacts } from "../event.js";
 import type { RecordId, RecordType } from "../ids.js";
-import { applyEvent, isAlive, racesWith, writeRefOf, type WriteRef } from "../record-state.js";
+import { applyEvent, isAlive, racesWith, writeRefOf, type RecordState, type WriteRef } from "../record-state.js";
 import { conflictEntryFor } from "../view.js";
 import { decodeKeys, decodeLocalState, encodeKeys, encodeLocalState, type AuthorIndex } from "./record-codec.js";
 import { StoreCorruptError } from "./store-corrupt-error.js";
@@ -27,8 +27,8 @@ interface WriteRow {
 }
 
 export interface ViewUpdater {
-  /** Folds an applied event into the view. `authorIx` is the event author's row in `authors`. */
-  apply(ev: EventFacts, authorIx: number): void;
+  /** Folds an applied event into the view; returns the record's new state (undefined: the event changes no record). `authorIx` is the event author's row in `authors`. */
+  apply(ev: EventFacts, authorIx: number): RecordState | undefined;
 }
 
 /**
@@ -85,11 +85,11 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex, n
   return {
     apply(ev, authorIx) {
       const ref = writeRefOf(ev);
-      if (!ref || !isRecordBody(ev.body)) return;
+      if (!ref || !isRecordBody(ev.body)) return undefined;
       const rid: RecordId = ev.body.record;
       const stored = getState.get(rid);
       const state = applyEvent(stored ? decodeLocalState(rid, stored.type as RecordType, stored.state, authors) : undefined, ev);
-      if (!state) return;
+      if (!state) return undefined;
       const bytes = encodeLocalState(state, authors);
       let rix: number;
       if (stored) {
@@ -126,6 +126,7 @@ export function createViewUpdater(db: Database.Database, authors: AuthorIndex, n
         KIND_NAMES.indexOf(ref.kind),
         encodeKeys(ref.kind, ref.keys, state),
       );
+      return state;
     },
   };
 }
