@@ -13,27 +13,20 @@
  * file the answers name yet: Collect may send media after the XML) stays
  * queued with back-off, so the next polls try again whatever the cursor says.
  */
+import type { FormContext } from "./form-context.js";
 import type { RecordState } from "../engine/record-state.js";
-import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import { filePolicy, keepsBytes, sameHash, sharedFileNames, type FilePolicy } from "./attachment-files.js";
-import type { BridgeFiles, FileCheck, HeldFile } from "./bridge-files.js";
-import type { BridgeStore, LocalCopy } from "./bridge-store.js";
+import type { FileCheck, HeldFile } from "./bridge-files.js";
+import type { LocalCopy } from "./bridge-store.js";
 import { retryDelay } from "./constants.js";
-import type { LocalForm, ServerFile } from "./local-form.js";
+import type { ServerFile } from "./local-form.js";
 import type { ResolvedMapping } from "./mapping.js";
 import { describeError, ok } from "./upstream.js";
 
 /** Records whose files one poll pass reads; the rest wait for the next pass. */
 const CHECK_BATCH = 100;
 
-export interface FilePollDeps {
-  readonly store: SqliteStore;
-  readonly bridge: BridgeStore;
-  readonly files: BridgeFiles;
-  readonly mapping: ResolvedMapping;
-  readonly form: LocalForm;
-  readonly now: () => number;
-}
+export type FilePollDeps = FormContext;
 
 export interface FilePollStats {
   /** Attachment events appended. */

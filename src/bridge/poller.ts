@@ -15,16 +15,14 @@
  * name files is queued (in the same transaction) for file-poller.ts, which
  * reads those files after the pass and appends their attachment events.
  */
+import type { FormContext } from "./form-context.js";
 import { isAlive, type RecordState } from "../engine/record-state.js";
-import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { Hlc } from "../engine/hlc.js";
 import type { RecordId } from "../engine/ids.js";
-import type { BridgeFiles } from "./bridge-files.js";
-import type { BridgeStore, LocalCopy } from "./bridge-store.js";
+import type { LocalCopy } from "./bridge-store.js";
 import { pollFiles, wantsFileCheck, type FilePollStats } from "./file-poller.js";
 import { noteSent } from "./file-writer.js";
-import type { LocalForm, ObservedVersion, PollItem } from "./local-form.js";
-import type { ResolvedMapping } from "./mapping.js";
+import type { ObservedVersion, PollItem } from "./local-form.js";
 import { changedFields, SUBMITTED_FIELD } from "./record-translate.js";
 import { fileDeps, recordNeedsWrite } from "./write-plan.js";
 import { enqueueOwnChanges, type OwnChange } from "./writer.js";
@@ -41,14 +39,9 @@ export interface PollStats {
   files: FilePollStats | null;
 }
 
-export interface PollerDeps {
-  readonly store: SqliteStore;
-  readonly bridge: BridgeStore;
-  readonly files: BridgeFiles;
-  readonly mapping: ResolvedMapping;
-  readonly form: LocalForm;
+export interface PollerDeps extends FormContext {
+  /** The network's key for fields sent as a hash only (null: none configured). */
   readonly hashKey: Uint8Array | null;
-  readonly now: () => number;
 }
 
 /** The newest write of the record this site has applied: what the new event was made on top of. */

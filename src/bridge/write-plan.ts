@@ -4,26 +4,18 @@
  * by the writer before it is sent. Files are part of the plan: those the
  * record names that the server lacks and whose bytes this site holds.
  */
+import type { FormContext } from "./form-context.js";
 import { randomUUID } from "node:crypto";
 import { isAlive, type RecordState } from "../engine/record-state.js";
-import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { RecordId } from "../engine/ids.js";
-import type { BridgeFiles } from "./bridge-files.js";
-import type { Answers, BridgeStore, LocalCopy, WritePlan } from "./bridge-store.js";
+import type { Answers, LocalCopy, WritePlan } from "./bridge-store.js";
 import { filesToSend, type FileWriteDeps } from "./file-writer.js";
-import type { LocalForm } from "./local-form.js";
-import type { ResolvedMapping } from "./mapping.js";
 import { answersToWrite, desiredAnswers, needsWrite, overlay, SUBMITTED_FIELD } from "./record-translate.js";
 import { buildSubmissionXml, setMeta, writeValuesToXml } from "./submission-values.js";
 import { ok, type Result } from "./upstream.js";
 import { parseXml, serializeXml } from "./xml.js";
 
-export interface PlanDeps {
-  readonly store: SqliteStore;
-  readonly bridge: BridgeStore;
-  readonly files: BridgeFiles;
-  readonly mapping: ResolvedMapping;
-  readonly form: LocalForm;
+export interface PlanDeps extends FormContext {
   /** Asks for a poll of this form before the next write pass. */
   readonly requestPoll: () => void;
 }

@@ -16,17 +16,14 @@
  * a crash between the two uploads the files exactly once more (a re-POST of
  * the same file is harmless) and never sends the XML twice.
  */
-import type { SqliteStore } from "../engine/store/sqlite-store.js";
 import type { RecordId } from "../engine/ids.js";
 import type { RecordState } from "../engine/record-state.js";
-import type { BridgeFiles } from "./bridge-files.js";
-import type { BridgeStore, LocalCopy, OutboxEntry, WritePlan } from "./bridge-store.js";
+import type { LocalCopy, OutboxEntry, WritePlan } from "./bridge-store.js";
 import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retryDelay, WRITE_BATCH, WRITE_CONCURRENCY } from "./constants.js";
 import { noteSent, outgoingFiles, wakeArrived } from "./file-writer.js";
 import type { LocalForm, OutgoingFile } from "./local-form.js";
-import type { ResolvedMapping } from "./mapping.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
-import { fileDeps, planWrite, recordNeedsWrite, type Planned } from "./write-plan.js";
+import { fileDeps, planWrite, recordNeedsWrite, type PlanDeps, type Planned } from "./write-plan.js";
 import { describeError, isTransient, ok, type Result, type UpstreamError } from "./upstream.js";
 import { XmlError } from "./xml.js";
 
@@ -37,16 +34,7 @@ export interface WriteStats {
   deferred: number;
 }
 
-export interface WriterDeps {
-  readonly store: SqliteStore;
-  readonly bridge: BridgeStore;
-  readonly files: BridgeFiles;
-  readonly mapping: ResolvedMapping;
-  readonly form: LocalForm;
-  readonly now: () => number;
-  /** Asks for a poll of this form before the next write pass. */
-  readonly requestPoll: () => void;
-}
+export type WriterDeps = PlanDeps;
 
 /** Where the writer of `source` stands in the view's change sequence (a bridge cursor). */
 export const writeCursorKey = (source: string): string => `write:${source}`;
