@@ -46,6 +46,9 @@ describe("RNode driver: bringing the device up", () => {
         txExpired: 0,
         reconnects: 0,
         resets: 0,
+        silentResets: 0,
+        healthChecks: 0,
+        unanswered: 0,
       },
     );
     assert.equal(device.settings.online, true);
@@ -130,6 +133,49 @@ describe("RNode driver: bringing the device up", () => {
     const err = await rig.refused(rig.link({ binding: denied, path: "/dev/ttyUSB0" }));
     assert.equal(err.reason, "port-permission-denied");
     assert.match(err.message, /No permission to open \/dev\/ttyUSB0: add the user .* dialout group/);
+  });
+});
+
+describe("RNode driver: waiting for a device that is not plugged in at start", () => {
+  it("starts down and reconnecting, holds frames, and comes up once the device is plugged in", async () => {
+    const rig = createRig();
+    const device = rig.device("a");
+    device.unplug();
+    const link = rig.link(device, { waitForDevice: true });
+    await rig.up(link); // resolves: nothing to fix but plugging it in
+    assert.equal(link.status().state, "down");
+    assert.match(link.status().reason ?? "", /^Serial port \S+ does not exist \(is the RNode plugged in\?\): .*; reconnecting in [0-9.]+ s$/);
+    link.send(Uint8Array.of(5));
+    await rig.time.advance(10_000);
+    assert.ok(Number(link.status().details?.reconnects) >= 2, "retried meanwhile");
+    await rig.time.run(link.start()); // a second start() does not throw either
+    device.replug();
+    await rig.time.until(() => link.status().state === "up", 60_000);
+    await rig.time.until(() => rig.air.log.sent.length === 1);
+    assert.deepEqual([...rig.air.log.sent[0]!.packet.subarray(1)], [5], "the frame held meanwhile went out");
+    await rig.time.run(link.stop());
+  });
+
+  it("still refuses at start what plugging in cannot mend: settings out of range, no permission, a device that is not an RNode", async () => {
+    const rig = createRig();
+    const device = rig.device("a");
+    device.unplug();
+    const invalid = await rig.refused(rig.link(device, { waitForDevice: true, settings: { ...SETTINGS, sf: 13 } }));
+    assert.equal(invalid.reason, "invalid-settings");
+    const denied: BindingInterface = { list: async () => [], open: async (o) => Promise.reject(new Error(`Error: Permission denied, cannot open ${o.path}`)) };
+    const noPermission = await rig.refused(rig.link({ binding: denied, path: "/dev/ttyUSB0" }, { waitForDevice: true }));
+    assert.equal(noPermission.reason, "port-permission-denied");
+    const silent = createVirtualSerial(newPath(), { hostOpened: () => {}, fromHost: () => {} });
+    const notAnRNode = await rig.refused(rig.link(silent, { waitForDevice: true }));
+    assert.equal(notAnRNode.reason, "not-an-rnode");
+  });
+
+  it("names a device node with no device behind it (docker's copy of an unplugged RNode) as a missing device", async () => {
+    const rig = createRig();
+    const stale: BindingInterface = { list: async () => [], open: async (o) => Promise.reject(new Error(`Error: No such device, cannot open ${o.path}`)) };
+    const err = await rig.refused(rig.link({ binding: stale, path: "/dev/rnode" }));
+    assert.equal(err.reason, "port-not-found");
+    assert.match(err.message, /^Serial port \/dev\/rnode has no device behind it \(is the RNode plugged in\?\)/);
   });
 });
 

@@ -96,6 +96,51 @@ describe("virtual RNode: the firmware's serial behaviour", () => {
     assert.ok(gaps.slice(3).some((g) => g >= 1_000), "then waits for the short-term share to fall below 10 %");
   });
 
+  it("after a silent reset says nothing, answers queries with its radio off and nothing set, sends no reports, and holds DATA unsent", async () => {
+    const { rig, host, device } = await booted();
+    host.write(encodeKissFrames(configureFrames(SETTINGS)));
+    await rig.time.advance(1_500);
+    assert.ok(host.frames.some((f) => f.command === 0x25), "channel reports while the radio is on");
+    const boots = device.stats.boots;
+    device.resetSilently();
+    await rig.time.advance(600); // booted again
+    host.frames.length = 0;
+    host.write(encodeKissFrame(0x00, Uint8Array.of(1, 2, 3)));
+    host.write(hex("c0 01 00 00 00 00 c0 02 00 00 00 00 c0 03 ff c0 04 ff c0 05 ff c0 06 ff c0"));
+    await rig.time.advance(5_000);
+    assert.deepEqual(replies(host.frames), ["c0 01 00 00 00 00 c0", "c0 02 00 00 00 00 c0", "c0 03 ff c0", "c0 04 00 c0", "c0 05 05 c0", "c0 06 00 c0"]);
+    assert.equal(rig.air.log.sent.length, 0, "the DATA frame waits in the queue");
+    assert.equal(device.stats.boots, boots + 1);
+  });
+
+  it("as an AVR board sends no channel, PHY or CSMA reports", async () => {
+    const rig = createRig();
+    const device = rig.device("a", { bootDelayMs: 500, platform: 0x90 });
+    const host = await rig.raw(device);
+    await rig.time.advance(600);
+    host.write(encodeKissFrames(configureFrames(SETTINGS)));
+    await rig.time.advance(5_000);
+    assert.ok(host.frames.length > 0, "it answers the setters");
+    assert.deepEqual(
+      host.frames.filter((f) => (f.command >= 0x25 && f.command <= 0x28) || f.command === 0x55),
+      [],
+      "no reports, no reset notice",
+    );
+  });
+
+  it("once hung takes no input and sends nothing until it is reset", async () => {
+    const { rig, host, device } = await booted();
+    device.hang();
+    host.write(hex("c0 08 73 c0"));
+    await rig.time.advance(2_000);
+    assert.deepEqual(replies(host.frames), []);
+    device.reset();
+    await rig.time.advance(600);
+    host.write(hex("c0 08 73 c0"));
+    await rig.time.advance(10);
+    assert.deepEqual(replies(host.frames), ["c0 55 f8 c0", "c0 08 46 c0"]);
+  });
+
   it("is gone while unplugged: opening fails as a missing port", async () => {
     const { rig, host, device } = await booted();
     device.unplug();

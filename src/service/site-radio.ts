@@ -72,11 +72,18 @@ function parseEndpoint(text: string): UdpEndpoint {
   return { address: text.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(text.slice(i + 1)) };
 }
 
-/** The real links: an RNode on its serial port, or UDP. */
+/**
+ * The real links: an RNode on its serial port, or UDP. An RNode that is not
+ * plugged in when the site starts does not stop the site (a service manager
+ * would restart it in a loop, with the admin page down meanwhile): its link
+ * starts down, the banner says to plug it in, and it comes up once it is.
+ * Anything plugging in cannot mend (a setting out of range, no permission,
+ * not an RNode, old firmware) still stops start-up with the reason.
+ */
 export function defaultLinkFactory(clock: Clock, log: Logger): LinkFactory {
   return (config) => {
     if (config.kind === "rnode") {
-      return createRNodeLink({ path: config.port, settings: rnodeSettingsOf(config), clock, logger: log.child({ link: config.port }) });
+      return createRNodeLink({ path: config.port, settings: rnodeSettingsOf(config), clock, logger: log.child({ link: config.port }), waitForDevice: true });
     }
     return createUdpLink({ bind: parseEndpoint(config.bind), peers: config.peers.map(parseEndpoint), broadcast: config.broadcast, open: config.open });
   };

@@ -277,7 +277,8 @@ export function createSite(o: SiteOptions): Site {
     running: () => started && !stopped,
     async start() {
       for (const r of radios) {
-        // A radio that cannot start (wrong port, not an RNode) is an error the admin must fix: say which.
+        // A radio that cannot start (not an RNode, no permission) is an error the admin must fix: say which.
+        // One not plugged in yet starts down and comes up once it is (defaultLinkFactory's waitForDevice).
         await r.station.start();
       }
       await openBridge();

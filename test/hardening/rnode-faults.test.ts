@@ -12,7 +12,13 @@
  *    host's frame), and announce the reset once booted;
  * 3. garbage reaches the host on the serial line between real frames:
  *    broken escapes, oversize frames, DATA frames of random bytes, random
- *    bytes framed as frames, and raw noise.
+ *    bytes framed as frames, and raw noise;
+ * 4. an RNode resets without announcing it (an AVR board never does; an
+ *    ESP32's notice can be lost on the line) and sits with its radio off.
+ *
+ * And apart, with three sites of its own: a site started while its RNode is
+ * not plugged in starts anyway, serves its status with the radio down and
+ * what to do, and converges once the RNode is plugged in.
  *
  * Checked: what the status (/api/status, the banner's attention list, the
  * metrics) says while it lasts and after; the counters that say what
@@ -28,7 +34,11 @@ import { createApi } from "../../src/http/api.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { encodeKissFrame, FEND, FESC, TFEND, TFESC } from "../../src/radio/kiss.js";
 import { Command } from "../../src/radio/rnode/commands.js";
+import { generateSigner } from "../../src/engine/crypto.js";
+import { parseSiteConfig } from "../../src/service/site-config.js";
 import { siteSummary, type LinkSummary } from "../../src/service/site-status.js";
+import { createSite } from "../../src/service/site.js";
+import { TOKEN } from "../support/bridge-sites.js";
 import { ledgered } from "./support/ledgered.js";
 import { createPeople, lostEdits, pollUntil, startRadioWorld, waitConverged, type People, type RadioSite, type RadioWorld } from "./support/rnode-sites.js";
 
@@ -43,6 +53,10 @@ const SLOW_BOOT_MS = 8_000;
 const KNOWN = new Set<number>(Object.values(Command));
 /** Bursts of raw noise sent to kobo-c. */
 const NOISE_BURSTS = 30;
+/** The reason a link logs when its health check finds the radio of a board that reset without a word. */
+const SILENT_RESET = "the RNode's radio was found off (it reset without announcing it); re-initialising";
+/** A serial port no machine has. */
+const ABSENT_PORT = "/dev/ttyMESHLOGD-ABSENT";
 /** The driver's own drop reasons. */
 const KISS_REASONS = ["kiss-bad-escape", "kiss-oversize", "kiss-unknown-command", "kiss-partial-timeout"];
 
@@ -201,6 +215,104 @@ describe("hardening: RNode unplugged, reset mid-frame, garbage on the serial lin
         `kobo-c counted ${cCounted} frames of its raw noise; no reconnect, nothing thrown; ${people.created.size} records at all 3 servers once, same answers, no edit lost, attention empty`;
     });
   });
+
+  it("an RNode that resets without announcing it: the site notices its radio is off, re-initialises it and converges", () =>
+    ledgered({ area: AREA, tried: "odk-b's board reset with no reset notice (as an AVR board, or an ESP32 whose notice was lost), coming back with its radio off and nothing set, while people made 6 changes at all 3 servers" }, async () => {
+      const b = w.site("odk-b");
+      const was = b.link();
+      const boots = b.device.stats.boots;
+      const logged = downReasons(b).length;
+      b.device.resetSilently();
+      await work(6, everyone());
+      await pollUntil(w, "odk-b's link to find the radio off and bring it up again", () =>
+        detail(b.link(), "silentResets") > detail(was, "silentResets") && b.link().state === "up", EVENT_MS);
+      await settled();
+      const now = b.link();
+      assert.equal(b.device.stats.boots - boots, 1, "the device reset once");
+      assert.deepEqual(downReasons(b).slice(logged), [SILENT_RESET]);
+      assert.deepEqual(
+        ["resets", "silentResets", "unanswered", "reconnects"].map((k) => detail(now, k) - detail(was, k)),
+        [1, 1, 0, 0],
+        "one reset, found by the health check, on the open port",
+      );
+      assert.equal(b.device.settings.online, true, "its radio configured again");
+      const status = (await request(createApi({ site: b.site, log: silentLogger })).get("/api/status").expect(200)).body as { links: LinkSummary[] };
+      assert.equal(detail(status.links[0]!, "silentResets"), detail(now, "silentResets"), "/api/status shows it");
+      for (const s of [w.site("kobo-a"), w.site("kobo-c")]) assert.equal(downReasons(s).filter((r) => r === SILENT_RESET).length, 0, `${s.name}'s healthy radio was left alone`);
+      return `links[0] logged "${SILENT_RESET}" once, details.resets +1 and silentResets +1 (in /api/status too), no reconnect, unanswered +0, the other sites' radios left alone (health checks: ` +
+        `${w.sites.map((s) => `${s.name} ${detail(s.link(), "healthChecks")}`).join(", ")}); afterwards links up, attention empty, ${people.created.size} records at all 3 servers once, same answers, no edit lost, same events in every store`;
+    }));
+});
+
+describe("hardening: a site started while its RNode is not plugged in", () => {
+  let w: RadioWorld;
+  let people: People;
+
+  before(async () => {
+    w = await startRadioWorld(SEED + 1, {}, ["kobo-c"]);
+    people = createPeople(SEED + 1);
+  });
+  after(async () => {
+    await w?.close();
+  });
+
+  it("the site starts, its status says the radio is down and to plug it in; plugged in, it converges", () =>
+    ledgered({ area: AREA, tried: "kobo-c started with its RNode unplugged (the port does not exist), people made 6 changes at all 3 servers, then the RNode was plugged in" }, async () => {
+      const [a, b, c] = [w.site("kobo-a"), w.site("odk-b"), w.site("kobo-c")];
+      assert.ok(c.site.running(), "kobo-c started");
+      for (const s of w.sites) people.create(s);
+      for (let k = 0; k < 6; k++) people.act(w.sites);
+      const fromA = [...people.created].filter((id) => a.records().records.has(id));
+      await pollUntil(w, "kobo-a's records at odk-b, and kobo-c's link retrying", () =>
+        fromA.every((id) => b.records().records.has(id)) && detail(c.link(), "reconnects") >= 2, CONVERGE_MS);
+      assert.ok(fromA.every((id) => !c.records().records.has(id)), "kobo-c, without its radio, has none of kobo-a's records");
+
+      const api = createApi({ site: c.site, log: silentLogger });
+      const status = (await request(api).get("/api/status").expect(200)).body as { links: LinkSummary[]; attention: string[]; server: { state: string } };
+      const down = status.links[0]!;
+      assert.equal(down.state, "down");
+      assert.match(down.reason ?? "", new RegExp(`^Serial port ${down.target} does not exist \\(is the RNode plugged in\\?\\).*; reconnecting in [0-9.]+ s$`));
+      assert.equal(status.attention.length, 1, JSON.stringify(status.attention));
+      assert.match(status.attention[0]!, new RegExp(`^The radio on ${down.target} is down: Serial port .* does not exist .*Check that the RNode on ${down.target} is plugged in and powered \\(links\\[0\\]\\.port\\); meshlogd reconnects by itself\\.$`));
+      assert.equal(status.server.state, "ok", "the bridge works meanwhile");
+      assert.deepEqual((await request(api).get("/api/health").expect(200)).body.attention, status.attention);
+      assert.match((await request(api).get("/metrics").expect(200)).text, /^meshlogd_link_up\{[^}]*kind="rnode"[^}]*\} 0$/m);
+
+      c.device.replug();
+      await waitConverged(w, people.created, CONVERGE_MS);
+      assert.deepEqual(lostEdits(w, people), [], "every edit made once is at every server");
+      for (const s of w.sites) {
+        assert.equal(s.link().state, "up", `${s.name}'s link is up`);
+        assert.deepEqual(siteSummary(s.site).attention, [], `${s.name} needs no attention`);
+      }
+      return `kobo-c started (running, bridge ok) with links[0] down "Serial port … does not exist (is the RNode plugged in?)…; reconnecting in … s", one attention line "…plugged in and powered…" (same in /api/health; meshlogd_link_up 0), ` +
+        `${detail(down, "reconnects")} reconnects while out; after the plug-in: links up, attention empty, ${people.created.size} records at all 3 servers once, same answers, no edit lost, same events in every store`;
+    }));
+
+  it("with meshlogd's own link factory and the platform's serial binding, a port that does not exist does not stop the site either", () =>
+    ledgered({ area: AREA, tried: `a site whose links[0] is an RNode on ${ABSENT_PORT} (no such file), built by meshlogd's own link factory on the real serial binding, its form server not running either` }, async () => {
+      const site = createSite({
+        config: parseSiteConfig({
+          site: { name: "absent" },
+          network: { name: "rnode-faults", members: [{ name: "other", key: generateSigner().signer.author }] },
+          links: [{ kind: "rnode", port: ABSENT_PORT, frequency: 869_525_000, spreading_factor: 7, region: "eu-869.4-869.65" }],
+          server: { kind: "kobo", url: "http://127.0.0.1:9", token: TOKEN },
+          mappings: [{ type: "household", source: { kobo: { asset: "aAbsentKobo" } } }],
+        }),
+        signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true,
+      });
+      try {
+        await site.start();
+        assert.ok(site.running(), "started");
+        const status = (await request(createApi({ site, log: silentLogger })).get("/api/status").expect(200)).body as { links: LinkSummary[]; attention: string[] };
+        assert.equal(status.links[0]?.state, "down");
+        assert.match(status.links[0]?.reason ?? "", new RegExp(`^Serial port ${ABSENT_PORT} does not exist \\(is the RNode plugged in\\?\\)`));
+        assert.ok(status.attention.some((l) => l.startsWith(`The radio on ${ABSENT_PORT} is down`)), JSON.stringify(status.attention));
+        return `start() resolved, /api/status 200 with links[0] down "Serial port ${ABSENT_PORT} does not exist (is the RNode plugged in?) …" and the radio named in attention (${status.attention.length} lines, the server's too)`;
+      } finally {
+        await site.stop();
+      }
+    }));
 });
 
 /** What the structured garbage is expected to add to the counters. */

@@ -18,6 +18,8 @@ export type RNodeFailure =
   | "port-closed"
   /** Nothing answered the detect request in time. */
   | "not-an-rnode"
+  /** A device this link had up stopped answering (hung, browning out, stuck booting). */
+  | "not-answering"
   /** The firmware is older than the driver supports. */
   | "firmware-too-old"
   /** A setting is outside its valid range; nothing was sent. */
@@ -52,6 +54,10 @@ export function openFailure(port: string, cause: unknown): RNodeError {
   if (code === "ENOENT" || /No such file|ENOENT/i.test(text)) {
     return new RNodeError("port-not-found", port, `Serial port ${port} does not exist (is the RNode plugged in?): ${PORT_HINT}.`, { cause });
   }
+  // A device node that outlived its device (docker's `devices:` copy of an unplugged RNode) fails so.
+  if (code === "ENODEV" || code === "ENXIO" || /No such device|ENODEV|ENXIO/i.test(text)) {
+    return new RNodeError("port-not-found", port, `Serial port ${port} has no device behind it (is the RNode plugged in?): ${PORT_HINT}.`, { cause });
+  }
   if (code === "EACCES" || /Permission denied|EACCES/i.test(text)) {
     return new RNodeError(
       "port-permission-denied",
@@ -73,6 +79,25 @@ export function notAnRNode(port: string, waitedMs: number): RNodeError {
     `No RNode answered on ${port} within ${Math.round(waitedMs / 1000)} s: the device there is not an RNode, has no RNode firmware, or is stuck booting. ` +
       `Check the port (\`ls -l /dev/serial/by-id\`) and install the firmware with \`rnodeconf --autoinstall\`.`,
   );
+}
+
+/** A device this link had up gave no answer to the detect request within `waitedMs`. */
+export function stoppedAnswering(port: string, waitedMs: number): RNodeError {
+  return new RNodeError(
+    "not-answering",
+    port,
+    `The RNode on ${port} stopped answering (nothing for ${Math.round(waitedMs / 1000)} s): it may be hung or short of power. ` +
+      `meshlogd reopens the port, which resets most boards; if this repeats, check its cable and power supply.`,
+  );
+}
+
+/**
+ * Whether `err` only says the device is not there now (not plugged in, or
+ * unplugged during the handshake): something that mends itself once it is
+ * plugged in, unlike a setting, a permission or a firmware to fix.
+ */
+export function deviceAbsent(err: RNodeError): boolean {
+  return err.reason === "port-not-found" || err.reason === "port-closed";
 }
 
 /** The device runs firmware older than {@link MIN_FIRMWARE}. */

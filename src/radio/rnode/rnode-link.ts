@@ -7,30 +7,27 @@
  */
 import type { BindingInterface } from "@serialport/bindings-cpp";
 import { rnodeFrameAirtimeMs, RNODE_SINGLE_PAYLOAD } from "../airtime.js";
-import type { CancelTimer, Clock } from "../clock.js";
+import type { CancelTimer } from "../clock.js";
 import { encodeKissFrame, encodeKissFrames, KissDecoder, type KissFrame } from "../kiss.js";
 import type { Link, LinkStatus, ReceivedFrame } from "../link.js";
-import type { Logger } from "../../log/logger.js";
 import { Command, ErrorCode, errorCodeName, LEAVE_BYTE, RADIO_OFF, RESET_BYTE } from "./commands.js";
-import { invalidSettings, RNodeError } from "./errors.js";
+import { deviceAbsent, invalidSettings, RNodeError, stoppedAnswering } from "./errors.js";
 import { configureRNode, DETECT_RESEND_MS, DETECT_TIMEOUT_MS, detectRNode, type DeviceInfo } from "./handshake.js";
 import { openRNodePort, type RNodePort } from "./rnode-port.js";
-import { checkRNodeSettings, type RadioReadBack, type RNodeSettings } from "./settings.js";
+import { checkRNodeSettings, type RadioReadBack } from "./settings.js";
 import { describeDevice } from "./device-info.js";
+import { reconnectDelay, type RNodeLinkOptions, TX_QUEUE_FRAMES } from "./link-options.js";
+import { newLinkCounts, rnodeLinkStatus } from "./link-status.js";
+import { createHealthWatch } from "./health-watch.js";
+import { checkRadioHealth, describeHealth, HEALTH_CHECK_INTERVAL_MS, HEALTH_REPLY_MS, STATS_SILENCE_MS } from "./radio-health.js";
 import { RNodeTelemetry } from "./telemetry.js";
 import { TxPacer } from "./tx-pacer.js";
 
 export { probeRNode, type ProbeResult } from "./probe.js";
 export { TX_MARGIN_MS, TX_MAX_WAIT_MS } from "./tx-pacer.js";
+export { HEALTH_CHECK_INTERVAL_MS, STATS_SILENCE_MS } from "./radio-health.js";
+export { RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, type RNodeLinkOptions, TX_QUEUE_FRAMES } from "./link-options.js";
 
-/** Frames held while the radio is busy or the device is away; beyond this the newest are dropped (and any that wait over TX_MAX_WAIT_MS). */
-export const TX_QUEUE_FRAMES = 64;
-/** A replugged USB serial device reappears within a second or two. */
-export const RECONNECT_INITIAL_MS = 1_000;
-/** Keeps retries for a missing device cheap while still noticing it soon after it returns. */
-export const RECONNECT_MAX_MS = 30_000;
-/** ±20 % so links that lost their devices together do not retry in lockstep. */
-const RECONNECT_JITTER = 0.2;
 
 /** Command bytes the driver understands; a frame with any other is noise on the line (or a newer firmware's report) and is counted. */
 const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(Command));
@@ -40,26 +37,6 @@ export const GOODBYE: Uint8Array = encodeKissFrames([
   { command: Command.RADIO_STATE, payload: Uint8Array.of(RADIO_OFF) },
   { command: Command.LEAVE, payload: Uint8Array.of(LEAVE_BYTE) },
 ]);
-
-/** Options of {@link createRNodeLink}. */
-export interface RNodeLinkOptions {
-  /** Serial port path, e.g. /dev/serial/by-id/usb-…; also the status target. */
-  readonly path: string;
-  readonly settings: RNodeSettings;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** serialport binding; the platform's own (bindings-cpp autoDetect) when omitted. */
-  readonly binding?: BindingInterface;
-  /** Jitter for the reconnect back-off. */
-  readonly random?: () => number;
-  readonly detectTimeoutMs?: number;
-  readonly detectResendMs?: number;
-  readonly reconnectInitialMs?: number;
-  readonly reconnectMaxMs?: number;
-  readonly txQueueFrames?: number;
-  /** Longest a frame may wait for the device before it is dropped (TX_MAX_WAIT_MS). */
-  readonly txMaxWaitMs?: number;
-}
 
 type State = LinkStatus["state"];
 
@@ -73,11 +50,15 @@ async function defaultBinding(): Promise<BindingInterface> {
  * with an RNodeError saying what is wrong (invalid settings before anything
  * is sent, port missing or not permitted, not an RNode, firmware too old,
  * settings refused); after a failed start the link stays down until started
- * again. Once up, losing the device is never thrown: the status says "down"
- * and why, and the link reconnects with back-off. Frames sent while down or
- * stopped wait in the queue, for at most TX_MAX_WAIT_MS (older ones are
- * dropped, counted as txExpired); `stop()` then `start()` resumes with them.
- * `mtu` is 254, one LoRa packet.
+ * again. With `waitForDevice`, a port that is missing at start is not an
+ * error: start() resolves with the link down and reconnecting. Once up,
+ * losing the device is never thrown: the status says "down" and why, and the
+ * link reconnects with back-off. While up, the radio state and settings are
+ * read back over serial every minute (and when the channel reports stop): a
+ * board that reset without a word, or stopped answering, is brought up
+ * again. Frames sent while down or stopped wait in the queue, for at most
+ * TX_MAX_WAIT_MS (older ones are dropped, counted as txExpired); `stop()`
+ * then `start()` resumes with them. `mtu` is 254, one LoRa packet.
  */
 export function createRNodeLink(options: RNodeLinkOptions): Link {
   const { path, settings, clock } = options;
@@ -88,8 +69,7 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   const telemetry = new RNodeTelemetry();
   const airtimeMs = (bytes: number): number => rnodeFrameAirtimeMs(bytes, settings);
   const pacer = new TxPacer(clock, airtimeMs, options.txQueueFrames ?? TX_QUEUE_FRAMES, options.txMaxWaitMs);
-  /** `resets`: the device announced a reset while up (watchdog, brown-out) and was brought up again on the open port. */
-  const counts = { framesReceived: 0, bytesReceived: 0, reconnects: 0, resets: 0, unknownCommands: 0 };
+  const counts = newLinkCounts();
   let receiver: (frame: ReceivedFrame) => void = () => {};
   let state: State = "down";
   let reason: string | undefined = "not started yet";
@@ -101,11 +81,19 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
   let run = 0;
   let initialising = false;
   let attempt = 0;
+  /** Why the last attempt failed, unless the device was simply away: a retry then stays "down" saying so. */
+  let stuck: string | null = null;
   let reconnectTimer: CancelTimer | null = null;
   let starting: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   let bindingReady: Promise<BindingInterface> | null = null;
   const binding = (): Promise<BindingInterface> => (bindingReady ??= options.binding ? Promise.resolve(options.binding) : defaultBinding());
+  const watch = createHealthWatch({
+    clock,
+    intervalMs: options.healthCheckMs ?? HEALTH_CHECK_INTERVAL_MS,
+    silenceMs: options.statsSilenceMs ?? STATS_SILENCE_MS,
+    check: checkHealth,
+  });
 
   function setState(next: State, why?: string): void {
     state = next;
@@ -117,6 +105,7 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     if (!KNOWN_COMMANDS.has(frame.command)) counts.unknownCommands++;
     if (frame.command === Command.ERROR) onDeviceError(frame.payload[0]);
     if (frame.command === Command.RESET && frame.payload[0] === RESET_BYTE && reinitialise("the RNode reset itself")) counts.resets++;
+    if (frame.command === Command.STAT_CHTM) watch.statsHeard();
     const received = telemetry.take(frame);
     if (!received) return;
     counts.framesReceived++;
@@ -148,9 +137,11 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
       if (got instanceof RNodeError) return got;
       readBack = got;
       attempt = 0;
+      stuck = null;
       setState("up");
       log.info("RNode link up", { ...describeDevice(info, got) });
       pacer.resume((frame) => p.write(encodeKissFrame(Command.DATA, frame)));
+      watch.arm();
       return null;
     } finally {
       initialising = false;
@@ -170,22 +161,46 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     port = opened;
     opened.onFrame(handleFrame);
     opened.onLost((why) => onPortLost(opened, why));
-    // A slow board can take 15 s to answer: the status must not keep saying the port is missing meanwhile.
-    if (state === "down") setState("starting", "the serial port is back; waiting for the RNode to answer");
+    // A slow board can take 15 s to answer: the status must not keep saying the port is missing meanwhile;
+    // but a device that is there and failed (hung, wrong) stays down, so the banner keeps saying why.
+    if (state === "down" && stuck) reason = `${stuck}; trying again now`;
+    else if (state === "down") setState("starting", "the serial port is back; waiting for the RNode to answer");
     return initialise(opened);
   }
 
   function onPortLost(p: RNodePort, why: string): void {
     if (p !== port || halted || initialising) return; // a handshake in progress reports it itself
     port = null;
+    stuck = null;
     retryLater(`the RNode on ${path} went away (${why})`);
+  }
+
+  /** Reads back the radio state and settings of the up device; brings it up again when they are gone or it does not answer. */
+  async function checkHealth(): Promise<void> {
+    const p = port;
+    if (state !== "up" || !p || initialising) return;
+    counts.healthChecks++;
+    const replyMs = HEALTH_REPLY_MS + airtimeMs(RNODE_SINGLE_PAYLOAD);
+    const health = await checkRadioHealth(p, clock, settings, replyMs, () => state === "up" && p === port && !initialising);
+    if (health.kind === "healthy" || p !== port || state !== "up") return; // gone or re-initialising meanwhile
+    if (health.kind === "no-answer") counts.unanswered++;
+    if (reinitialise(describeHealth(health)) && health.kind !== "no-answer") {
+      counts.resets++;
+      counts.silentResets++;
+    }
+  }
+
+  /** Stops writing frames and checking the device until it is up again. */
+  function pause(): void {
+    pacer.pause();
+    watch.disarm();
   }
 
   /** Brings an up device up again on its open port; false when it was not up (a handshake already deals with it). */
   function reinitialise(why: string): boolean {
     const p = port;
     if (state !== "up" || !p || initialising) return false;
-    pacer.pause();
+    pause();
     setState("down", `${why}; re-initialising`);
     void initialise(p).then((err) => (err ? recover(err) : undefined));
     return true;
@@ -199,14 +214,15 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
 
   async function recover(err: RNodeError): Promise<void> {
     await dropPort();
-    if (!halted) retryLater(err.message);
+    // Silence from a device this link has had up is a hang, not a wrong port.
+    const why = err.reason === "not-an-rnode" && device ? stoppedAnswering(path, timing.timeoutMs) : err;
+    stuck = deviceAbsent(why) ? null : why.message.replace(/\.$/, "");
+    if (!halted) retryLater(why.message);
   }
 
   function retryLater(why: string): void {
-    pacer.pause();
-    const initial = options.reconnectInitialMs ?? RECONNECT_INITIAL_MS;
-    const base = Math.min(options.reconnectMaxMs ?? RECONNECT_MAX_MS, initial * 2 ** attempt);
-    const delay = base * (1 - RECONNECT_JITTER + 2 * RECONNECT_JITTER * random());
+    pause();
+    const delay = reconnectDelay(options, attempt, random);
     attempt++;
     setState("down", `${why.replace(/\.$/, "")}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
     reconnectTimer = clock.at(clock.now() + delay, () => {
@@ -216,12 +232,13 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     });
   }
 
-  /** The first connection of a start(); its failures are thrown, and leave the link halted. */
+  /** The first connection of a start(); its failures are thrown (but for a missing device with `waitForDevice`), and leave the link halted. */
   async function bringUp(): Promise<void> {
     await stopping;
     const problems = checkRNodeSettings(settings);
     const err = problems.length > 0 ? invalidSettings(path, problems) : await connectFresh();
     if (!err) return;
+    if (options.waitForDevice && deviceAbsent(err) && !halted) return recover(err);
     await dropPort();
     halted = true;
     setState("down", err.message);
@@ -239,7 +256,7 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
     halted = true;
     run++;
     setState("stopped");
-    pacer.pause();
+    pause();
     reconnectTimer?.();
     const p = port;
     port = null;
@@ -270,27 +287,8 @@ export function createRNodeLink(options: RNodeLinkOptions): Link {
       return stopping;
     },
     status() {
-      const k = decoder.counts;
-      return {
-        kind: "rnode",
-        target: path,
-        state,
-        ...(reason !== undefined ? { reason } : {}),
-        framesSent: pacer.counts.framesSent,
-        framesReceived: counts.framesReceived,
-        bytesSent: pacer.counts.bytesSent,
-        bytesReceived: counts.bytesReceived,
-        dropped: { "kiss-oversize": k.oversize, "kiss-bad-escape": k.badEscapes, "kiss-partial-timeout": k.timedOut, "kiss-unknown-command": counts.unknownCommands },
-        details: {
-          ...(device ? describeDevice(device, readBack) : {}),
-          ...telemetry.snapshot(),
-          txQueued: pacer.queued,
-          txDropped: pacer.counts.dropped,
-          txExpired: pacer.counts.expired,
-          reconnects: counts.reconnects,
-          resets: counts.resets,
-        },
-      };
+      const { counts: kiss } = decoder;
+      return rnodeLinkStatus({ path, state, reason, counts, kiss, pacer: pacer.counts, txQueued: pacer.queued, device, readBack, telemetry: telemetry.snapshot() });
     },
   };
 }

@@ -2,7 +2,9 @@
  * A virtual RNode: the firmware's serial behaviour on one side (reached
  * through serialport's mock binding, so the real driver is what runs) and a
  * LoRa radio on an AirPort on the other. It boots (ignoring input meanwhile
- * and announcing `C0 55 F8 C0` when done), clamps and echoes setters, keeps
+ * and announcing `C0 55 F8 C0` when done, unless it is an AVR board or the
+ * notice is lost), comes up with its radio off and nothing set, clamps and
+ * echoes setters, keeps
  * the radio locked until frequency, bandwidth, power and SF are set, queues,
  * splits and paces packets, reassembles received halves, and reports channel
  * statistics; see the fact sheet §1 and §8. All timing runs on the Clock.
@@ -29,6 +31,8 @@ const QUEUE_BYTES = 6144;
 const QUEUE_PACKETS = 200;
 /** What the virtual radio hears when nobody sends. */
 const NOISE_FLOOR_DBM = -110;
+/** Reports the firmware fills on ESP32 and nRF52 builds only: AVR boards never send them. */
+const ESP32_NRF52_REPORTS: ReadonlySet<number> = new Set([Command.STAT_CHTM, Command.STAT_PHYPRM, Command.STAT_CSMA]);
 
 /** Options of {@link createVirtualRNode}. */
 export interface VirtualRNodeOptions {
@@ -40,7 +44,7 @@ export interface VirtualRNodeOptions {
   readonly random: () => number;
   /** [major, minor]; default 1.86. */
   readonly firmware?: readonly [number, number];
-  /** Platform byte; default ESP32 (0x80). AVR boards (0x90) send no reset notice. */
+  /** Platform byte; default ESP32 (0x80). AVR boards (0x90) send no reset notice and no channel, PHY or CSMA reports. */
   readonly platform?: number;
   /** MCU byte; default ESP32 (0x81). */
   readonly mcu?: number;
@@ -91,12 +95,26 @@ export interface VirtualRNode {
   /** The board resets (watchdog, brown-out): state lost, boots again while the port stays open. */
   reset(): void;
   /**
+   * As `reset()`, but no reset notice reaches the host (an AVR board sends
+   * none; an ESP32's can be lost on the line): once booted the device sits
+   * with its radio off and nothing set, answering queries, sending no channel
+   * reports, and queueing the host's DATA frames without sending them.
+   */
+  resetSilently(): void;
+  /**
    * The board resets in the middle of the next DATA frame on the serial line:
    * "to-host", the host gets the first half of a received packet's frame;
    * "from-host", the device takes the first half of the host's next frame.
    * It then boots (and announces it) as after `reset()`.
    */
   resetMidFrame(direction: MidFrameDirection): void;
+  /**
+   * The firmware hangs (a stuck loop; a brown-out that leaves the USB serial
+   * bridge powered): the port stays open, but the device takes no input,
+   * sends nothing and its radio is dead until a reset or a power cycle (a
+   * host opening the port resets it, unless `resetOnOpen` is false).
+   */
+  hang(): void;
   /** Sends raw bytes to the host, as if the device wrote them (e.g. a battery report). */
   injectSerial(bytes: Uint8Array): void;
 }
@@ -112,6 +130,7 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
   const bootDelayMs = options.bootDelayMs ?? DEFAULT_BOOT_MS;
   const hostLog: Uint8Array[] = [];
   let powered = true;
+  let hung = false;
   let booting = false;
   let boots = 0;
   let bootTimer: CancelTimer | null = null;
@@ -126,7 +145,8 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
     return true;
   };
   const send = (frame: KissFrame): void => {
-    if (!powered || booting) return;
+    if (!powered || booting || hung) return;
+    if (platform === Platform.AVR && ESP32_NRF52_REPORTS.has(frame.command)) return;
     const bytes = encodeKissFrame(frame.command, frame.payload);
     if (!cutHere("to-host", bytes, (half) => serial.toHost(half))) serial.toHost(bytes);
   };
@@ -154,26 +174,28 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
     },
     fromHost: (bytes) => {
       hostLog.push(bytes);
-      if (!powered || booting) return; // a booting board drops what arrives
+      if (!powered || booting || hung) return; // a booting (or hung) board drops what arrives
       if (!cutHere("from-host", bytes, (half) => firmware.feed(half))) firmware.feed(bytes);
     },
   });
 
   function powerDown(): void {
+    hung = false;
     bootTimer?.();
     bootTimer = null;
     modem.powerOff();
     firmware.clear();
   }
 
-  function boot(): void {
+  /** Power-on or reset; `announce`: ESP32 and nRF52 boards send the reset notice once booted (setup(), kiss_indicate_reset). */
+  function boot(announce = platform !== Platform.AVR): void {
     powerDown();
     booting = true;
     boots++;
     bootTimer = clock.at(clock.now() + bootDelayMs, () => {
       bootTimer = null;
       booting = false;
-      if (platform !== Platform.AVR) send({ command: Command.RESET, payload: Uint8Array.of(RESET_BYTE) });
+      if (announce) send({ command: Command.RESET, payload: Uint8Array.of(RESET_BYTE) });
     });
   }
 
@@ -213,6 +235,13 @@ export function createVirtualRNode(options: VirtualRNodeOptions): VirtualRNode {
     },
     reset() {
       if (powered) boot();
+    },
+    resetSilently() {
+      if (powered) boot(false);
+    },
+    hang() {
+      hung = true;
+      modem.powerOff();
     },
     resetMidFrame(direction) {
       cutNext = direction;

@@ -127,11 +127,13 @@ async function odkServer(): Promise<Server> {
 }
 
 /**
- * Starts the three sites and waits until every link is up. `seed` drives the
- * air, the devices and the links' jitter; `bootMs` gives a device's boot time
- * (default 1 s; an ESP32-S3 board takes over 10 s).
+ * Starts the three sites and waits until every link is up (but those of the
+ * sites whose RNode is `unplugged` at start: their link starts down, as
+ * meshlogd's own link factory has it). `seed` drives the air, the devices and
+ * the links' jitter; `bootMs` gives a device's boot time (default 1 s; an
+ * ESP32-S3 board takes over 10 s).
  */
-export async function startRadioWorld(seed: number, bootMs: Partial<Record<SiteName, number>> = {}): Promise<RadioWorld> {
+export async function startRadioWorld(seed: number, bootMs: Partial<Record<SiteName, number>> = {}, unplugged: readonly SiteName[] = []): Promise<RadioWorld> {
   const root = mkdtempSync(join(tmpdir(), "meshlogd-rnode-faults-"));
   const clock = scaledClock(SPEED, Date.now());
   const random = seededRandom(seed);
@@ -164,12 +166,13 @@ export async function startRadioWorld(seed: number, bootMs: Partial<Record<SiteN
       mappings: [{ type: "household", source: server.source }],
     });
     const device = createVirtualRNode({ path: port, air: medium.attach(name), clock, random, ...(bootMs[name] ? { bootDelayMs: bootMs[name] } : {}) });
+    if (unplugged.includes(name)) device.unplug();
     const linkLogs: LogLine[] = [];
     const site = createSite({
       config, signer: signers[i]!, dataDir: join(root, name), log: silentLogger, clock, random, manualPolls: true,
       makeLink: (c) => {
         if (c.kind !== "rnode") throw new Error("rnode links only");
-        return createRNodeLink({ path: c.port, binding: device.binding, settings: rnodeSettingsOf(c), clock, logger: recordingLogger(linkLogs), random });
+        return createRNodeLink({ path: c.port, binding: device.binding, settings: rnodeSettingsOf(c), clock, logger: recordingLogger(linkLogs), random, waitForDevice: true });
       },
     });
     await site.start();
