@@ -25,6 +25,9 @@
  * actually tried.
  */
 import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { isRecordBody } from "../../src/engine/event.js";
 import { recordId } from "../../src/engine/ids.js";
@@ -34,7 +37,7 @@ import { createEventVerifier } from "../support/store-checks.js";
 import { recordHardening } from "./ledger.js";
 import { checkAfterKill, newHistory, watchFrontier, type KillCheck, type SiteHistory } from "./support/crash-checks.js";
 import { currentVersions, serverRecords, startFieldWorkload, type FieldWorkload } from "./support/field-workload.js";
-import { makeProcessWorld, type ProcessWorld } from "./support/process-sites.js";
+import { KOBO_UID, makeProcessWorld, type ProcessWorld } from "./support/process-sites.js";
 import { waitConverged } from "./support/site-api.js";
 import { spawnSite, type SiteChild } from "../support/site-child.js";
 
@@ -156,12 +159,34 @@ function assertNoDuplicates(w: ProcessWorld, where: (m: string) => string): void
   }
 }
 
+/**
+ * Keeps what a failed settle leaves for diagnosis: both databases (with
+ * their WAL), both sites' logs of the settle run, and what each double holds
+ * (every current submission) and was asked. Returns
+ * the directory.
+ */
+function keepEvidence(w: ProcessWorld, children: readonly SiteChild[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "meshlogd-crash-evidence-"));
+  for (const i of [0, 1] as const) {
+    for (const suffix of ["", "-wal"]) {
+      if (existsSync(w.sites[i].dbPath + suffix)) copyFileSync(w.sites[i].dbPath + suffix, join(dir, `${w.sites[i].name}.sqlite${suffix}`));
+    }
+    writeFileSync(join(dir, `${w.sites[i].name}.log`), children[i]!.lines.join("\n"));
+  }
+  const maps = (_k: string, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v);
+  writeFileSync(join(dir, "kobo.json"), JSON.stringify({ submissions: w.kobo.submissions(KOBO_UID), requests: w.kobo.requests }, maps));
+  writeFileSync(join(dir, "central.json"), JSON.stringify({ submissions: w.odk.submissions(w.project, w.form), requests: w.odk.requests }, maps));
+  return dir;
+}
+
 /** Both sites run undisturbed until everything has converged; then SIGTERM. */
 async function settleAndStop(h: Harness): Promise<void> {
   const children = [0, 1].map((i) => spawnSite(h.w.sites[i as 0 | 1].configFile, { env: h.w.env }));
   try {
     const urls = await Promise.all(children.map(async (c) => (await c.ready) ?? assert.fail(`a site did not start:\n${c.lines.join("\n")}`)));
-    await waitConverged(h.w, urls, SETTLE_MS);
+    await waitConverged(h.w, urls, SETTLE_MS).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nevidence kept in ${keepEvidence(h.w, children)}`);
+    });
   } finally {
     for (const c of children) c.process.kill("SIGTERM");
   }
