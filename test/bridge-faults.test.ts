@@ -149,6 +149,52 @@ describe("bridge faults", () => {
     for (const s of w.sites) assert.equal(s.bridge.status().outbox.pending + s.bridge.status().outbox.failed, 0, `${s.name}'s outbox is empty`);
   });
 
+  it("a restore at Central whose answer was lost is not followed by a create taken for landed: the edit that revived the record lands", async () => {
+    // A person deletes R at Central while another edits it at Kobo; the edit outruns the delete, so B restores R and edits it.
+    // The restore lands but its answer is lost: retried, it is refused (404: nothing deleted to restore). R is live again at
+    // Central with its old answers, so a create of R is refused (409.3) and finds R there, but not with our answers.
+    const b = central();
+    const [id] = submitAtA(1);
+    await settle(w);
+    wait(60_000);
+    submitAtA(1); // written at Central after R: Central's poll cursor moves past R, so the poll cannot see R come back
+    await settle(w);
+    b.double.deleteLocal(b.project, b.form, id!);
+    await w.site("B").bridge.syncOnce();
+    wait(60_000);
+    const row = kobo().submissions(KOBO_UID).find((r) => r["meta/rootUuid"] === id)!;
+    kobo().editLocal(KOBO_UID, row._id as number, { notes: "edited after the delete" });
+    await w.site("A").bridge.syncOnce();
+    b.double.faults.set({ kind: "lose-answer" }, { count: 1, match: (m, p) => m === "POST" && p.endsWith("/restore") });
+    for (let k = 0; k < 4; k++) {
+      await round();
+      wait(60_000); // the failed restore is retried after its back-off
+    }
+    await settle(w);
+    assert.equal(b.double.faults.applied["lose-answer"], 1, "B's restore landed and B did not hear so");
+    assert.equal(w.site("A").serverRecords().get(id!)?.get("notes"), "edited after the delete", "the edit stands at A");
+    assert.equal(w.site("B").serverRecords().get(id!)?.get("notes"), "edited after the delete", "and reached Central, on the restored submission");
+    assertSame();
+  });
+
+  it("a create refused because the server holds the record's instanceID with other answers is made an edit, not taken for landed", async () => {
+    // B's copy of R is lost (a backup restored from before it was written): B plans a create, Central refuses it (409.3) and
+    // shows R under R's own instanceID, but with R's first answers, not the edit from A that B is writing.
+    const [id] = submitAtA(1);
+    await settle(w);
+    wait(60_000);
+    submitAtA(1); // Central's poll cursor moves past R
+    await settle(w);
+    w.site("B").sim.store.db.prepare("DELETE FROM bridge_local WHERE record_id = ?").run(id);
+    const row = kobo().submissions(KOBO_UID).find((r) => r["meta/rootUuid"] === id)!;
+    kobo().editLocal(KOBO_UID, row._id as number, { notes: "edited at Kobo" });
+    wait(60_000);
+    await settle(w);
+    assert.ok(centralCreates().some((r) => r.status === 409), "B's create of R was refused");
+    assert.equal(w.site("B").serverRecords().get(id!)?.get("notes"), "edited at Kobo", "the edit reached Central");
+    assertSame();
+  });
+
   it("a create answered 404 (form not found for a moment) is written again, never taken for a deletion", async () => {
     const b = central();
     b.double.faults.set({ kind: "status", status: 404 }, { count: 1, match: (m, p) => m === "POST" && p.endsWith("/submissions") });

@@ -66,7 +66,14 @@ function planFiles(d: PlanDeps, state: RecordState, copy: LocalCopy | undefined,
 async function revive(d: PlanDeps, copy: LocalCopy): Promise<Result<LocalCopy | undefined>> {
   const restored = await d.form.restore(copy.record, copy.localKey);
   if (!restored.ok && !(restored.error.kind === "rejected" && restored.error.status === 404)) return restored;
-  if (!restored.ok || restored.value !== "restored") return ok(undefined);
+  if (restored.ok && restored.value !== "restored") return ok(undefined);
+  if (!restored.ok) {
+    // Nothing deleted to restore: gone for good, or an earlier restore landed and its answer was lost (a poll cannot see a
+    // restore: it leaves updatedAt alone). The server's current version says which; a live one is the copy's, restored.
+    const cur = await d.form.current(copy.record, copy.localKey);
+    if (!cur.ok) return cur;
+    if (cur.value === null) return ok(undefined);
+  }
   const live = { ...copy, deleted: false };
   d.bridge.putLocal(d.form.source, live);
   return ok(live);

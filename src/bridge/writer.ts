@@ -18,14 +18,16 @@
  */
 import type { RecordId } from "../engine/ids.js";
 import type { RecordState } from "../engine/record-state.js";
-import type { LocalCopy, OutboxEntry, WritePlan } from "./bridge-store.js";
+import type { Answers, LocalCopy, OutboxEntry, WritePlan } from "./bridge-store.js";
 import { AUTH_PAUSE_MS, ENQUEUE_BATCH, RECHECK_DELAY_MS, REJECTED_PAUSE_MS, retryDelay, WRITE_BATCH, WRITE_CONCURRENCY } from "./constants.js";
 import { noteSent, outgoingFiles, wakeArrived } from "./file-writer.js";
-import type { LocalForm, OutgoingFile } from "./local-form.js";
+import type { CurrentVersion, LocalForm, OutgoingFile } from "./local-form.js";
+import { answersToWrite } from "./record-translate.js";
+import { valuesFromXml } from "./submission-values.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { fileDeps, planWrite, recordNeedsWrite, type PlanDeps, type Planned } from "./write-plan.js";
 import { describeError, isTransient, ok, type Result, type UpstreamError } from "./upstream.js";
-import { XmlError } from "./xml.js";
+import { parseXml, XmlError } from "./xml.js";
 
 export interface WriteStats {
   written: number;
@@ -133,7 +135,14 @@ async function resolveConflict(d: WriterDeps, e: OutboxEntry, p: WritePlan, err:
   if (!cur.ok) return cur.error;
   // An attach refused (404: the current version does not name the file) is never "ours": the copy is stale, re-read it.
   const isOurs = p.action === "delete" ? cur.value === null : p.action !== "attach" && cur.value?.instanceId === p.instanceId;
-  if (isOurs) return "landed";
+  if (isOurs && p.action === "create") {
+    // The record's own instanceID: ours only if it holds our answers. Otherwise it is a submission from before (one restored
+    // after its answer was lost, one a restored backup's copies do not know): it becomes the local copy, and is edited.
+    const held = answersOf(d, cur.value!);
+    if (held !== null && answersToWrite(p.answers, held).size === 0) return "landed";
+    const v = cur.value!;
+    if (held !== null) d.bridge.putLocal(d.form.source, { record: e.record, localKey: v.localKey, instanceId: v.instanceId, answers: held, deleted: false });
+  } else if (isOurs) return "landed";
   if (p.action === "create" && err.kind === "rejected" && err.status === 409 && cur.value === null) {
     // A 409 says the server holds this record id, yet it shows no submission: our create landed unheard and a person has deleted it
     // since (Central keeps a deleted submission's instanceID and refuses it again). Settle the write as landed; the poll
@@ -149,6 +158,16 @@ async function resolveConflict(d: WriterDeps, e: OutboxEntry, p: WritePlan, err:
   });
   d.requestPoll();
   return "raced";
+}
+
+/** The mapped answers of a server version's XML (null if it cannot be read). */
+function answersOf(d: WriterDeps, v: CurrentVersion): Answers | null {
+  try {
+    return valuesFromXml(d.mapping.schema, parseXml(v.xml));
+  } catch (err) {
+    if (err instanceof XmlError) return null;
+    throw err;
+  }
 }
 
 function isConflict(e: UpstreamError): boolean {
