@@ -63,7 +63,7 @@ export function serverProblems(r: Pick<AttentionReadings, "server" | "problems" 
   if (p.storage) out.push(`The database cannot be written: ${p.storage}`);
   if (p.round) out.push(`A poll round failed: ${p.round} (see the log)`);
   if (s.state === "unreachable") out.push(`The form server cannot be reached: ${s.error ?? "no answer"}`);
-  if (s.state === "refused") out.push(`The form server refuses this site's credentials, so nothing is polled or written: ${s.error ?? ""}. Check server.token (KoboToolbox) or server.email and server.password (ODK Central) in the config and restart meshlogd.`);
+  if (s.state === "refused") out.push(`The form server refuses this site's credentials, so nothing is polled or written: ${s.error ?? ""}`);
   if (s.state === "mapping") out.push(`The mappings do not fit the form server, so nothing is polled or written: ${s.error ?? ""} Fix the mappings in the config and restart meshlogd.`);
   for (const f of r.forms) {
     if (f.lastPollError) out.push(`Polling ${f.describe} fails: ${f.lastPollError}`);

@@ -252,7 +252,9 @@ export function createSite(o: SiteOptions): Site {
     }
     if (stopped) return;
     if (!r.ok) {
-      const msg = describeError(r.error);
+      // Central's refused login already names its keys (odk-client.ts); a refused Kobo token is named here.
+      const keys = r.error.kind === "auth" && config.server.kind === "kobo" ? ". Check server.token in the config (or the environment variable it names) and restart meshlogd" : "";
+      const msg = describeError(r.error) + keys;
       openFailures += 1;
       const waitMs = Math.min(SERVER_RETRY_MAX_MS, retryDelay(openFailures, random));
       const what = r.error.kind === "auth" ? "the form server refuses this site's credentials" : "the form server cannot be reached";
