@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createKoboDouble } from "../src/bridge/doubles/kobo-double.js";
+import { createKoboDouble, type KoboDouble } from "../src/bridge/doubles/kobo-double.js";
 import { generateSigner } from "../src/engine/crypto.js";
 import { silentLogger } from "../src/log/logger.js";
-import { parseSiteConfig } from "../src/service/site-config.js";
+import { parseSiteConfig, type SiteConfig } from "../src/service/site-config.js";
 import { retryDelay } from "../src/bridge/constants.js";
 import { createSite, SERVER_RETRY_MAX_MS } from "../src/service/site.js";
 import { linkProblems, serverProblems, type FormAttention, type LinkAttention } from "../src/service/site-attention.js";
@@ -44,14 +44,20 @@ describe("site attention lines", () => {
   });
 });
 
+/** A Kobo double (token TOKEN, no asset), and a site config for it whose one mapping names `asset`; the site uses `token`. */
+async function koboAndConfig(site: string, asset: string, token = TOKEN): Promise<{ kobo: KoboDouble; config: SiteConfig }> {
+  const kobo = createKoboDouble({ token: TOKEN });
+  const url = await kobo.start(0);
+  const config = parseSiteConfig({
+    site: { name: site }, network: { name: "n" }, server: { kind: "kobo", url, token },
+    mappings: [{ type: "household", source: { kobo: { asset } } }],
+  });
+  return { kobo, config };
+}
+
 describe("a mapping found not to fit after an outage", () => {
   it("turns the status from unreachable to the mapping problem, naming the fix", async (t) => {
-    const kobo = createKoboDouble({ token: TOKEN }); // no asset: the mapping below names one it does not have
-    const url = await kobo.start(0);
-    const config = parseSiteConfig({
-      site: { name: "later" }, network: { name: "n" }, server: { kind: "kobo", url, token: TOKEN },
-      mappings: [{ type: "household", source: { kobo: { asset: "aGoneSinceTheOutage1" } } }],
-    });
+    const { kobo, config } = await koboAndConfig("later", "aGoneSinceTheOutage1");
     kobo.faults.set({ kind: "down" });
     t.mock.timers.enable({ apis: ["setTimeout"] });
     const site = createSite({ config, signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true });
@@ -74,12 +80,7 @@ describe("a mapping found not to fit after an outage", () => {
 
 describe("a form server unreachable at start", () => {
   it("is tried again after the bridge's jittered back-off, drawn from the site's random source", async (t) => {
-    const kobo = createKoboDouble({ token: TOKEN });
-    const url = await kobo.start(0);
-    const config = parseSiteConfig({
-      site: { name: "backoff" }, network: { name: "n" }, server: { kind: "kobo", url, token: TOKEN },
-      mappings: [{ type: "household", source: { kobo: { asset: "aNeverOpenedHere001" } } }],
-    });
+    const { kobo, config } = await koboAndConfig("backoff", "aNeverOpenedHere001");
     kobo.faults.set({ kind: "down" });
     t.mock.timers.enable({ apis: ["setTimeout"] });
     const firstWaits: number[] = [];
@@ -119,19 +120,14 @@ describe("a form server unreachable at start", () => {
 
 describe("a form server that refuses the credentials at start", () => {
   it("is shown as refusing them, not as unreachable, with the config keys to check", async () => {
-    const kobo = createKoboDouble({ token: TOKEN });
-    const url = await kobo.start(0);
-    const config = parseSiteConfig({
-      site: { name: "wrong-token" }, network: { name: "n" }, server: { kind: "kobo", url, token: "f".repeat(40) },
-      mappings: [{ type: "household", source: { kobo: { asset: "aNeverOpenedHere001" } } }],
-    });
+    const { kobo, config } = await koboAndConfig("wrong-token", "aNeverOpenedHere001", "f".repeat(40));
     const site = createSite({ config, signer: generateSigner().signer, dataDir: ":memory:", log: silentLogger, manualPolls: true });
     try {
       await site.start();
       assert.equal(site.server().state, "refused");
       const lines = serverProblems({ server: site.server(), problems: site.problems(), forms: site.bridge.status().forms });
       assert.equal(lines.length, 1);
-      assert.match(lines[0]!, /^The form server refuses this site's credentials, so nothing is polled or written: HTTP 401.*Check server\.token \(KoboToolbox\) or server\.email and server\.password \(ODK Central\) in the config and restart meshlogd\.$/s);
+      assert.match(lines[0]!, /^The form server refuses this site's credentials, so nothing is polled or written: HTTP 401.*\. Check server\.token in the config \(or the environment variable it names\) and restart meshlogd$/s);
     } finally {
       await site.stop();
       await kobo.stop();
