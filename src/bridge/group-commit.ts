@@ -33,9 +33,8 @@ interface Waiting {
   readonly reject: (err: unknown) => void;
 }
 
-/** Runs `fn` (one transaction) with SQLite's `synchronous` at NORMAL, then puts back the store's own setting. */
-function withoutDiskWait<T>(store: SqliteStore, fn: () => T): T {
-  const setting = store.db.pragma("synchronous", { simple: true }) as number;
+/** Runs `fn` (one transaction) with SQLite's `synchronous` at NORMAL, then puts back the store's own `setting`. */
+function withoutDiskWait<T>(store: SqliteStore, setting: number, fn: () => T): T {
   if (setting <= SYNC_NORMAL) return fn();
   store.db.pragma(`synchronous = ${SYNC_NORMAL}`);
   try {
@@ -48,13 +47,14 @@ function withoutDiskWait<T>(store: SqliteStore, fn: () => T): T {
 /** A group committer over `store`; if the shared transaction fails, every caller in it gets the error (nothing of it is kept). */
 export function createGroupCommit(store: SqliteStore): GroupCommit {
   let queue: Waiting[] = [];
+  const setting = store.db.pragma("synchronous", { simple: true }) as number; // the store's own, read once per committer
 
   function flush(): void {
     const batch = queue;
     queue = [];
     let results: unknown[];
     try {
-      results = withoutDiskWait(store, () => store.atomically(() => batch.map((w) => w.fn())));
+      results = withoutDiskWait(store, setting, () => store.atomically(() => batch.map((w) => w.fn())));
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;
