@@ -24,6 +24,7 @@ import { noteSent, outgoingFiles, wakeArrived } from "./file-writer.js";
 import type { CurrentVersion, LocalForm, OutgoingFile } from "./local-form.js";
 import { answersToWrite } from "./record-translate.js";
 import { valuesFromXml } from "./submission-values.js";
+import type { FormContext } from "./form-context.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { fileDeps, planWrite, recordNeedsWrite, type PlanDeps, type Planned } from "./write-plan.js";
 import { describeError, isTransient, ok, type Result, type UpstreamError } from "./upstream.js";
@@ -42,7 +43,7 @@ export type WriterDeps = PlanDeps;
 export const writeCursorKey = (source: string): string => `write:${source}`;
 
 /** Queues `record` if the local server (whose copy is `copy`) lacks what the view says (`state`; undefined: gone); true if it did. */
-function enqueueIfNeeded(d: Omit<WriterDeps, "requestPoll">, record: RecordId, state: RecordState | undefined, copy: LocalCopy | undefined): boolean {
+function enqueueIfNeeded(d: FormContext, record: RecordId, state: RecordState | undefined, copy: LocalCopy | undefined): boolean {
   if (!recordNeedsWrite(d, state, copy)) return false;
   d.bridge.markDirty(d.form.source, record, d.now());
   return true;
@@ -79,7 +80,7 @@ export interface OwnChange {
  * enqueueChanges would do next, without reading each record back from the
  * change log. Moves the writer's cursor past them.
  */
-export function enqueueOwnChanges(d: Omit<WriterDeps, "requestPoll">, before: number, records: ReadonlyMap<RecordId, OwnChange>): void {
+export function enqueueOwnChanges(d: FormContext, before: number, records: ReadonlyMap<RecordId, OwnChange>): void {
   const { store, bridge, mapping } = d;
   const key = writeCursorKey(d.form.source);
   if ((bridge.cursor<number>(key) ?? 0) !== before) return;
